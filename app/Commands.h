@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rlq::cli {
+
+// Each subcommand takes the arguments after its name and returns the exit
+// code. They throw rlq::Error for bad input; main prints it and exits 2.
+int runEval(const std::vector<std::string>& args);
+int runTokenize(const std::vector<std::string>& args);
+
+extern const char* const kEvalUsage;
+extern const char* const kTokenizeUsage;
+
+} // namespace rlq::cli
