@@ -9,8 +9,10 @@ namespace rlq::cli {
 // code. They throw rlq::Error for bad input; main prints it and exits 2.
 int runEval(const std::vector<std::string>& args);
 int runTokenize(const std::vector<std::string>& args);
+int runSearch(const std::vector<std::string>& args);
 
 extern const char* const kEvalUsage;
 extern const char* const kTokenizeUsage;
+extern const char* const kSearchUsage;
 
 } // namespace rlq::cli

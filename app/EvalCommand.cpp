@@ -64,8 +64,9 @@ EvalData selectPart(const DatasetSplits& splits, const std::string& part)
     return {selected->description, layoutName(splits.layout), selected->text, selected->items};
 }
 
-EvalData loadEvalData(const std::string& spec, const std::string& requestedPart, uint64_t seed)
+EvalData loadEvalData(const std::string& requestedSpec, const std::string& requestedPart, uint64_t seed)
 {
+    const std::string spec = resolveDatasetSpec(requestedSpec);
     const bool singleFile = std::filesystem::is_regular_file(spec);
     const std::string part = requestedPart.empty() ? (singleFile ? "all" : "test") : requestedPart;
 

@@ -19,6 +19,8 @@ const char* const kUsage =
     "Mixed-precision quantization search for GPT-2 models.\n"
     "\n"
     "commands:\n"
+    "  search     find a per-layer bit-width policy with PPO and compare it with\n"
+    "             uniform quantization\n"
     "  eval       perplexity and multiple-choice accuracy of a model on a dataset\n"
     "  tokenize   GPT-2 token ids of standard input (or text of ids with --decode)\n"
     "\n"
@@ -31,6 +33,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"search", rlq::cli::runSearch, rlq::cli::kSearchUsage},
     {"eval", rlq::cli::runEval, rlq::cli::kEvalUsage},
     {"tokenize", rlq::cli::runTokenize, rlq::cli::kTokenizeUsage},
 };

@@ -3,10 +3,18 @@
 // milliseconds per call and GB/s of float32 weights processed.
 //
 // Usage: bench_quantization [seconds per measurement, default 1]
+//                           [intra-op threads, default all hardware threads]
+//
+// Other processes on the machine stretch the wall-clock times, so the
+// program prints the load average before it starts and the process CPU time
+// per call next to the wall time. When the CPU time is far below the wall
+// time, other processes held the cores.
 //
 // Conv1D matrices (c_attn, mlp.c_proj) are timed twice: as the transposed
 // view of their stored [in, out] tensor, which is how the model passes
-// them, and as a contiguous [out, in] copy.
+// them, and as a contiguous [out, in] copy. The backward pass includes the
+// copy of the upstream gradient into the leaf's .grad, because the
+// benchmark keeps its own reference to that gradient.
 
 #include "quant/Quantization.h"
 #include "util/Error.h"
@@ -15,8 +23,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -32,7 +42,8 @@ struct MatrixCase {
 };
 
 struct Timing {
-    double millisecondsPerCall = 0.0;
+    double millisecondsPerCall = 0.0;     // wall clock
+    double cpuMillisecondsPerCall = 0.0;  // process CPU time, all threads
     int calls = 0;
 };
 
@@ -45,18 +56,23 @@ Timing timeCalls(const std::function<void()>& call, double minSeconds)
 
     Timing timing;
     const Clock::time_point start = Clock::now();
+    const std::clock_t cpuStart = std::clock();
     double elapsedSeconds = 0.0;
     while (timing.calls < 3 || elapsedSeconds < minSeconds) {
         call();
         ++timing.calls;
         elapsedSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     }
+
+    const double cpuSeconds = static_cast<double>(std::clock() - cpuStart) / CLOCKS_PER_SEC;
     timing.millisecondsPerCall = 1000.0 * elapsedSeconds / timing.calls;
+    timing.cpuMillisecondsPerCall = 1000.0 * cpuSeconds / timing.calls;
     return timing;
 }
 
-// Returns a leaf tensor with GPT-2-like weight values (std 0.02) and the
-// canonical [out, in] tensor that the quantizer receives from it.
+// Returns a leaf tensor with random weights of standard deviation 0.02 (the
+// initializer range of GPT-2) and the canonical [out, in] tensor that the
+// quantizer receives from it.
 std::pair<torch::Tensor, torch::Tensor> makeWeight(const MatrixCase& matrix)
 {
     if (matrix.conv1dLayout) {
@@ -72,9 +88,10 @@ void printRow(const MatrixCase& matrix, const rlq::QuantScheme& scheme, const ch
     const double gigabytes = static_cast<double>(matrix.outChannels * matrix.inFeatures) * 4.0 / 1e9;
     const double gigabytesPerSecond = gigabytes / (timing.millisecondsPerCall / 1000.0);
     const std::string shape = "[" + std::to_string(matrix.outChannels) + ", " + std::to_string(matrix.inFeatures) + "]";
-    std::printf("%-22s %-13s %-10s %-16s %10.2f %8.2f %6d\n", matrix.name.c_str(), shape.c_str(),
-                matrix.conv1dLayout ? "view" : "contiguous", (std::string(mode) + " " + std::to_string(scheme.bits)).c_str(),
-                timing.millisecondsPerCall, gigabytesPerSecond, timing.calls);
+    const std::string call = std::string(mode) + " " + std::to_string(scheme.bits);
+    std::printf("%-12s %-13s %-10s %-10s %9.2f %9.2f %7.2f %6d\n", matrix.name.c_str(), shape.c_str(),
+                matrix.conv1dLayout ? "view" : "contiguous", call.c_str(), timing.millisecondsPerCall,
+                timing.cpuMillisecondsPerCall, gigabytesPerSecond, timing.calls);
     std::fflush(stdout);
 }
 
@@ -83,7 +100,9 @@ void benchmarkMatrix(const MatrixCase& matrix, double minSeconds)
     const std::pair<torch::Tensor, torch::Tensor> weights = makeWeight(matrix);
     torch::Tensor leaf = weights.first;
     const torch::Tensor canonical = weights.second;
-    const torch::Tensor upstream = torch::ones({matrix.outChannels, matrix.inFeatures});
+    // The upstream gradient arrives in the stored layout, as it does from
+    // the model's matmul, so a Conv1D weight is transposed back first.
+    const torch::Tensor upstream = torch::ones_like(leaf);
 
     for (const rlq::BitWidthInfo& info : rlq::bitWidthTable()) {
         rlq::QuantScheme scheme;
@@ -97,11 +116,23 @@ void benchmarkMatrix(const MatrixCase& matrix, double minSeconds)
         const Timing straightThrough = timeCalls(
             [&] {
                 leaf.mutable_grad().reset();
-                rlq::fakeQuantizeSte(canonical, scheme).backward(upstream);
+                const torch::Tensor quantized = rlq::fakeQuantizeSte(canonical, scheme);
+                (matrix.conv1dLayout ? quantized.t() : quantized).backward(upstream);
             },
             minSeconds);
         printRow(matrix, scheme, "ste f+b", straightThrough);
     }
+}
+
+// The 1-minute load average from /proc/loadavg, or "unknown" off Linux.
+std::string loadAverage()
+{
+    std::ifstream file("/proc/loadavg");
+    std::string oneMinute;
+    if (!(file >> oneMinute)) {
+        return "unknown";
+    }
+    return oneMinute;
 }
 
 } // namespace
@@ -114,8 +145,13 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    torch::set_num_threads(static_cast<int>(threads));
+    const int hardwareThreads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = argc > 2 ? std::atoi(argv[2]) : hardwareThreads;
+    if (threads < 1) {
+        std::fprintf(stderr, "invalid thread count '%s'; expected a positive integer\n", argv[2]);
+        return 2;
+    }
+    torch::set_num_threads(threads);
     torch::manual_seed(0);
 
     const std::vector<MatrixCase> matrices = {
@@ -126,10 +162,11 @@ int main(int argc, char** argv)
         {"wte", 50257, 768, false},
     };
 
-    std::printf("LibTorch %s, %d intra-op threads, group size 64, >= %.1f s per measurement\n", TORCH_VERSION,
-                torch::get_num_threads(), minSeconds);
-    std::printf("%-22s %-13s %-10s %-16s %10s %8s %6s\n", "matrix", "shape", "layout", "call, bits", "ms/call",
-                "GB/s", "calls");
+    std::printf("LibTorch %s, %d intra-op threads of %d hardware threads, load average %s, group size 64, "
+                ">= %.1f s per measurement\n",
+                TORCH_VERSION, torch::get_num_threads(), hardwareThreads, loadAverage().c_str(), minSeconds);
+    std::printf("%-12s %-13s %-10s %-10s %9s %9s %7s %6s\n", "matrix", "shape", "layout", "call bits", "ms/call",
+                "cpu ms", "GB/s", "calls");
     try {
         for (const MatrixCase& matrix : matrices) {
             benchmarkMatrix(matrix, minSeconds);

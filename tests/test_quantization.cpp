@@ -2,12 +2,13 @@
 // and its packing, the footprint formula, the straight-through estimator,
 // error metrics and histograms. All data is seeded LibTorch random data.
 
-#include "TestSupport.h"
-
+// LibTorch comes before Qt, whose `slots` macro breaks LibTorch headers.
 #include "quant/Quantization.h"
 #include "util/Error.h"
 
 #include <torch/torch.h>
+
+#include "TestSupport.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,15 +23,15 @@ using namespace rlq;
 
 namespace {
 
-// round(w / scale) may land on the wrong side of a .5 tie by the float32
-// relative error of the division, at most 2^-24 * 255 levels. The bound
-// |w - dequantized| <= scale / 2 therefore gets this slack, in units of the
+// round(w / scale) may land on the wrong side of a .5 tie, because the
+// float32 division errs by up to 2^-24 * 255, about 1.5e-5 of a level. The
+// bound |w - dequantized| <= scale / 2 gets this slack, in units of the
 // scale. No fp16 slack is needed because the scale is rounded up to fp16
 // before the codes are computed.
 constexpr double kRoundingSlackInScales = 1e-4;
 
-// Rounding to IEEE half is within 2^-11 relative error for normal values;
-// subnormal results are within half the smallest subnormal, 2^-25.
+// Rounding to IEEE half is within 2^-11 relative error for normal values.
+// Subnormal results are within half the smallest subnormal, 2^-25.
 constexpr double kHalfRelativeError = 1.0 / 2048.0;
 constexpr double kHalfAbsoluteError = 1.0 / 33554432.0;
 
@@ -38,13 +39,13 @@ constexpr double kHalfAbsoluteError = 1.0 / 33554432.0;
 // 2^-10 relative, because the scale is rounded up.
 constexpr double kConstantRelativeError = 1.0 / 1024.0;
 
-// GPT-2 small weights have a standard deviation of about 0.02 to 0.15; 0.05
-// with a few 10x outliers gives groups of realistic spread.
+// Standard deviation of the test weights. A few outliers at 10 standard
+// deviations give some groups a much wider range than others.
 constexpr double kWeightStd = 0.05;
 
 // 8-bit quantization of Gaussian data gives 43-46 dB SQNR per channel or
 // group of 64. One range per tensor spans about +-4.5 standard deviations of
-// 131,072 samples, which costs a few dB (40.3 dB measured at this seed).
+// 131,072 samples, which costs a few dB (40.3 dB measured with kSeed).
 constexpr double kMinSqnr8BitDb = 40.0;
 constexpr double kMinSqnr8BitPerTensorDb = 37.0;
 
@@ -104,6 +105,12 @@ std::string errorMessage(const std::function<void()>& action)
     return "";
 }
 
+// Qt Test prints QString values of a failed QCOMPARE, but not std::vector.
+QString listText(const std::vector<int64_t>& values)
+{
+    return QString::fromStdString(shapeText(values));
+}
+
 bool contains(const std::string& text, const std::string& part)
 {
     return text.find(part) != std::string::npos;
@@ -114,6 +121,47 @@ bool contains(const std::string& text, const std::string& part)
 bool bitIdentical(const torch::Tensor& a, const torch::Tensor& b)
 {
     return a.sizes() == b.sizes() && torch::equal(a.contiguous().view(torch::kInt), b.contiguous().view(torch::kInt));
+}
+
+// Rounds a positive float up to the nearest fp16 value at or above it.
+float roundUpToHalf(float value)
+{
+    const c10::Half nearest(value);
+    if (static_cast<float>(nearest) >= value) {
+        return nearest;
+    }
+    return c10::Half(static_cast<uint16_t>(nearest.x + 1), c10::Half::from_bits());
+}
+
+// Fake quantization written out element by element from the formulas in
+// quant/Quantization.h, with no chunks, blocks or layout handling, as an
+// independent reference for the vectorized code.
+torch::Tensor referenceFakeQuantize(const torch::Tensor& weight, const QuantScheme& scheme)
+{
+    const torch::Tensor values = weight.contiguous();
+    torch::Tensor result = torch::empty_like(values);
+    const auto input = values.accessor<float, 2>();
+    auto output = result.accessor<float, 2>();
+    const float levels = static_cast<float>((1 << scheme.bits) - 1);
+
+    for (const GroupSlice& slice : groupSlices(values.size(0), values.size(1), scheme)) {
+        const torch::Tensor group = sliceOf(values, slice);
+        const float minimum = std::min(0.0f, group.min().item<float>());
+        const float maximum = std::max(0.0f, group.max().item<float>());
+        float scale = roundUpToHalf((maximum - minimum) / levels);
+        if (scale == 0.0f) {
+            scale = 1.0f;
+        }
+        const float zeroPoint = std::clamp(std::nearbyint(-minimum / scale), 0.0f, levels);
+
+        for (int64_t row = slice.firstRow; row < slice.firstRow + slice.rowCount; ++row) {
+            for (int64_t column = slice.firstColumn; column < slice.firstColumn + slice.columnCount; ++column) {
+                const float code = std::clamp(std::nearbyint(input[row][column] / scale) + zeroPoint, 0.0f, levels);
+                output[row][column] = (code - zeroPoint) * scale;
+            }
+        }
+    }
+    return result;
 }
 
 void addBitsGranularityRows()
@@ -142,6 +190,8 @@ private slots:
     void codesAndParametersInRange();
     void distinctLevelsPerGroup_data() { addBitsGranularityRows(); }
     void distinctLevelsPerGroup();
+    void matchesScalarReference_data() { addBitsGranularityRows(); }
+    void matchesScalarReference();
     void dequantizeMatchesFakeQuantize_data();
     void dequantizeMatchesFakeQuantize();
     void transposedViewMatchesContiguous();
@@ -232,18 +282,18 @@ void QuantizationTest::distinctLevelsPerGroup()
     const torch::Tensor dequantized = fakeQuantize(weight, scheme);
     const int64_t levels = int64_t{1} << bits;
 
-    int64_t mostLevels = 0;
+    int64_t maxLevels = 0;
     for (const GroupSlice& slice : groupSlices(16, 200, scheme)) {
         const torch::Tensor groupValues = sliceOf(dequantized, slice).reshape({-1});
         const int64_t distinct = std::get<0>(at::_unique(groupValues)).numel();
-        mostLevels = std::max(mostLevels, distinct);
+        maxLevels = std::max(maxLevels, distinct);
         QVERIFY2(distinct <= levels, qPrintable(QStringLiteral("group at row %1, column %2 has %3 levels")
                                                     .arg(slice.firstRow)
                                                     .arg(slice.firstColumn)
                                                     .arg(distinct)));
     }
     qInfo("%s: at most %lld distinct values per group (limit %lld)", describeScheme(scheme).c_str(),
-          static_cast<long long>(mostLevels), static_cast<long long>(levels));
+          static_cast<long long>(maxLevels), static_cast<long long>(levels));
 
     const QuantizationError metrics = measureQuantizationError(weight, scheme);
     QVERIFY(metrics.distinctLevels <= levels);
@@ -287,6 +337,24 @@ void QuantizationTest::dequantizeMatchesFakeQuantize()
     QVERIFY(bitIdentical(fakeQuantize(canonicalView, scheme), dequantize(quantize(canonicalView, scheme))));
 }
 
+void QuantizationTest::matchesScalarReference()
+{
+    QFETCH(int, bits);
+    QFETCH(int, granularity);
+    const QuantScheme scheme = makeScheme(bits, static_cast<Granularity>(granularity));
+
+    // 1030 x 200 weights span several 64K-element chunks that do not divide
+    // the rows evenly, and each row ends with a partial group of 8.
+    const torch::Tensor weight = gaussianWeight(1030, 200);
+    const torch::Tensor expected = referenceFakeQuantize(weight, scheme);
+    QVERIFY(bitIdentical(fakeQuantize(weight, scheme), expected));
+
+    // A Conv1D weight arrives as the transposed view of its [in, out] storage.
+    const torch::Tensor conv1dView = weight.t().contiguous().t();
+    QVERIFY(bitIdentical(fakeQuantize(conv1dView, scheme), expected));
+    QVERIFY(bitIdentical(dequantize(quantize(conv1dView, scheme)), expected));
+}
+
 void QuantizationTest::transposedViewMatchesContiguous()
 {
     const QuantScheme scheme = makeScheme(4, Granularity::PerGroup);
@@ -296,12 +364,16 @@ void QuantizationTest::transposedViewMatchesContiguous()
 
     const torch::Tensor fromView = fakeQuantize(canonicalView, scheme);
     const torch::Tensor fromCopy = fakeQuantize(canonicalView.contiguous(), scheme);
-    QCOMPARE(fromView.sizes(), canonicalView.sizes());
+    QCOMPARE(listText(fromView.sizes().vec()), listText(canonicalView.sizes().vec()));
     QVERIFY(bitIdentical(fromView, fromCopy));
 
     // The result keeps the weight's layout, so transposing back is free.
     QVERIFY(fromView.t().is_contiguous());
     QVERIFY(bitIdentical(conv1dStorage, original));
+
+    // A strided view that is neither row- nor column-major is copied first.
+    const torch::Tensor everyOtherColumn = conv1dStorage.slice(/*dim=*/1, 0, 48, /*step=*/2);
+    QVERIFY(bitIdentical(fakeQuantize(everyOtherColumn, scheme), fakeQuantize(everyOtherColumn.contiguous(), scheme)));
 }
 
 void QuantizationTest::storedParameterShapes()
@@ -309,20 +381,20 @@ void QuantizationTest::storedParameterShapes()
     const torch::Tensor weight = gaussianWeight(10, 130);   // 130 = 2 * 64 + 2
 
     const QuantizedTensor perTensor = quantize(weight, makeScheme(4, Granularity::PerTensor));
-    QCOMPARE(perTensor.scales.sizes().vec(), (std::vector<int64_t>{1}));
+    QCOMPARE(listText(perTensor.scales.sizes().vec()), listText({1}));
 
     const QuantizedTensor perChannel = quantize(weight, makeScheme(4, Granularity::PerChannel));
-    QCOMPARE(perChannel.scales.sizes().vec(), (std::vector<int64_t>{10}));
+    QCOMPARE(listText(perChannel.scales.sizes().vec()), listText({10}));
 
     const QuantizedTensor perGroup = quantize(weight, makeScheme(4, Granularity::PerGroup));
-    QCOMPARE(perGroup.scales.sizes().vec(), (std::vector<int64_t>{10, 3}));
-    QCOMPARE(perGroup.zeroPoints.sizes().vec(), (std::vector<int64_t>{10, 3}));
+    QCOMPARE(listText(perGroup.scales.sizes().vec()), listText({10, 3}));
+    QCOMPARE(listText(perGroup.zeroPoints.sizes().vec()), listText({10, 3}));
     QCOMPARE(perGroup.scales.scalar_type(), torch::kHalf);
     QCOMPARE(perGroup.zeroPoints.scalar_type(), torch::kHalf);
-    QCOMPARE(perGroup.codes.sizes().vec(), (std::vector<int64_t>{10, 130}));
+    QCOMPARE(listText(perGroup.codes.sizes().vec()), listText({10, 130}));
     QVERIFY(perGroup.codes.is_contiguous());
     QVERIFY(!perGroup.half.defined());
-    QCOMPARE(perGroup.shape, (std::vector<int64_t>{10, 130}));
+    QCOMPARE(listText(perGroup.shape), listText({10, 130}));
 
     // The partial group's scale comes from its 2 weights alone.
     const torch::Tensor lastGroup = weight.narrow(1, 128, 2);
@@ -344,8 +416,8 @@ void QuantizationTest::groupLargerThanRow()
     const QuantScheme perChannel = makeScheme(4, Granularity::PerChannel);
 
     QVERIFY(bitIdentical(fakeQuantize(weight, wideGroups), fakeQuantize(weight, perChannel)));
-    QCOMPARE(quantize(weight, wideGroups).scales.sizes().vec(), (std::vector<int64_t>{6, 1}));
-    QCOMPARE(footprintBytes({6, 100}, wideGroups), footprintBytes({6, 100}, perChannel));
+    QCOMPARE(listText(quantize(weight, wideGroups).scales.sizes().vec()), listText({6, 1}));
+    QCOMPARE(qlonglong(footprintBytes({6, 100}, wideGroups)), qlonglong(footprintBytes({6, 100}, perChannel)));
 }
 
 void QuantizationTest::oneSignGroupStaysBounded()
@@ -502,12 +574,12 @@ void QuantizationTest::packRoundTrip()
     const torch::Tensor packed = packCodes(codes, bits);
     const int64_t expectedBytes = (rows * columns * bits + 7) / 8;
     QCOMPARE(packed.scalar_type(), torch::kByte);
-    QCOMPARE(packed.dim(), int64_t{1});
-    QCOMPARE(packed.numel(), expectedBytes);
-    QCOMPARE(packedByteCount(rows * columns, bits), expectedBytes);
+    QCOMPARE(qlonglong(packed.dim()), qlonglong(1));
+    QCOMPARE(qlonglong(packed.numel()), qlonglong(expectedBytes));
+    QCOMPARE(qlonglong(packedByteCount(rows * columns, bits)), qlonglong(expectedBytes));
 
     const torch::Tensor unpacked = unpackCodes(packed, bits, {rows, columns});
-    QCOMPARE(unpacked.sizes().vec(), (std::vector<int64_t>{rows, columns}));
+    QCOMPARE(listText(unpacked.sizes().vec()), listText({rows, columns}));
     QVERIFY(torch::equal(unpacked, codes));
 
     // Row-major order also holds for a transposed code view.
@@ -520,13 +592,13 @@ void QuantizationTest::packBitOrder()
     // First code in the lowest bits: 1 | 2 << 2 | 3 << 4 | 0 << 6 = 57.
     const torch::Tensor twoBit = torch::tensor({1, 2, 3, 0, 2}, torch::kByte);
     const torch::Tensor twoBitPacked = packCodes(twoBit, 2);
-    QCOMPARE(twoBitPacked.numel(), int64_t{2});
+    QCOMPARE(qlonglong(twoBitPacked.numel()), qlonglong(2));
     QCOMPARE(twoBitPacked[0].item<int>(), 57);
     QCOMPARE(twoBitPacked[1].item<int>(), 2);
 
     // 0xA | 0x5 << 4 = 0x5A, then 0x3 with zero padding in the high bits.
     const torch::Tensor fourBitPacked = packCodes(torch::tensor({10, 5, 3}, torch::kByte), 4);
-    QCOMPARE(fourBitPacked.numel(), int64_t{2});
+    QCOMPARE(qlonglong(fourBitPacked.numel()), qlonglong(2));
     QCOMPARE(fourBitPacked[0].item<int>(), 0x5A);
     QCOMPARE(fourBitPacked[1].item<int>(), 0x03);
 }
@@ -559,21 +631,21 @@ void QuantizationTest::footprintHandComputed()
 
     // GPT-2 small c_attn, canonical [2304, 768]: 1,769,472 weights at 4 bits
     // = 884,736 bytes, plus 2304 * 12 = 27,648 groups of two fp16 values.
-    QCOMPARE(footprintBytes({2304, 768}, group4), int64_t{884736 + 2 * 2 * 27648});
-    QCOMPARE(footprintBytes({768, 2304}, group4), int64_t{884736 + 2 * 2 * 27648});
+    QCOMPARE(qlonglong(footprintBytes({2304, 768}, group4)), qlonglong(884736 + 2 * 2 * 27648));
+    QCOMPARE(qlonglong(footprintBytes({768, 2304}, group4)), qlonglong(884736 + 2 * 2 * 27648));
 
     // 100 = 64 + 36, so each of the 10 rows has 2 groups: 500 + 20 * 4.
-    QCOMPARE(footprintBytes({10, 100}, group4), int64_t{580});
-    QCOMPARE(quantGroupCount({10, 100}, group4), int64_t{20});
+    QCOMPARE(qlonglong(footprintBytes({10, 100}, group4)), qlonglong(580));
+    QCOMPARE(qlonglong(quantGroupCount({10, 100}, group4)), qlonglong(20));
 
     // 15 weights at 2 bits = 30 bits round up to 4 bytes, plus 1 scale and
     // 1 zero point.
-    QCOMPARE(footprintBytes({3, 5}, makeScheme(2, Granularity::PerTensor)), int64_t{8});
+    QCOMPARE(qlonglong(footprintBytes({3, 5}, makeScheme(2, Granularity::PerTensor))), qlonglong(8));
 
-    QCOMPARE(footprintBytes({768, 768}, makeScheme(8, Granularity::PerChannel)), int64_t{589824 + 768 * 4});
-    QCOMPARE(footprintBytes({768, 3072}, makeScheme(16, Granularity::PerGroup)), int64_t{768 * 3072 * 2});
-    QCOMPARE(footprintBytes({768, 3072}, makeScheme(kUnquantizedBits, Granularity::PerGroup)),
-             int64_t{768 * 3072 * 4});
+    QCOMPARE(qlonglong(footprintBytes({768, 768}, makeScheme(8, Granularity::PerChannel))), qlonglong(589824 + 768 * 4));
+    QCOMPARE(qlonglong(footprintBytes({768, 3072}, makeScheme(16, Granularity::PerGroup))), qlonglong(768 * 3072 * 2));
+    QCOMPARE(qlonglong(footprintBytes({768, 3072}, makeScheme(kUnquantizedBits, Granularity::PerGroup))),
+             qlonglong(768 * 3072 * 4));
 }
 
 void QuantizationTest::footprintMatchesPackedSize()
@@ -585,7 +657,7 @@ void QuantizationTest::footprintMatchesPackedSize()
             const QuantizedTensor q = quantize(weight, scheme);
             const int64_t storedBytes = packCodes(q.codes, bits).numel() + q.scales.numel() * 2 +
                                         q.zeroPoints.numel() * 2;
-            QCOMPARE(footprintBytes({9, 101}, scheme), storedBytes);
+            QCOMPARE(qlonglong(footprintBytes({9, 101}, scheme)), qlonglong(storedBytes));
         }
     }
 }
@@ -613,7 +685,7 @@ void QuantizationTest::errorMetricsKnownCase()
     QCOMPARE(metrics.mse, 0.0625);
     QVERIFY(std::abs(metrics.sqnrDb - 10.0 * std::log10(21.0)) < 1e-9);
     QCOMPARE(metrics.maxAbsError, 0.5);
-    QCOMPARE(metrics.distinctLevels, int64_t{3});
+    QCOMPARE(qlonglong(metrics.distinctLevels), qlonglong(3));
     QCOMPARE(metrics.minScale, 1.0);
     QCOMPARE(metrics.maxScale, 1.0);
     QCOMPARE(metrics.minZeroPoint, 1.0);
@@ -624,11 +696,20 @@ void QuantizationTest::errorMetricsKnownCase()
         measureQuantizationError(torch::tensor({{0.0f, 1.0f, 2.0f, 3.0f}}), makeScheme(2, Granularity::PerTensor));
     QCOMPARE(exact.mse, 0.0);
     QVERIFY(std::isinf(exact.sqnrDb) && exact.sqnrDb > 0);
-    QCOMPARE(exact.distinctLevels, int64_t{4});
+    QCOMPARE(qlonglong(exact.distinctLevels), qlonglong(4));
 
     const QuantizationError half = measureQuantizationError(weight, makeScheme(16, Granularity::PerGroup));
     QVERIFY(std::isnan(half.minScale));
-    QCOMPARE(half.distinctLevels, int64_t{4});
+    QCOMPARE(qlonglong(half.distinctLevels), qlonglong(4));
+
+    // -0 and +0 are one value.
+    const torch::Tensor zeros = torch::tensor({{-0.0f, 0.0f, 1.0f}});
+    QCOMPARE(qlonglong(measureQuantizationError(zeros, makeScheme(16, Granularity::PerGroup)).distinctLevels),
+             qlonglong(2));
+    const QuantizationError unquantized =
+        measureQuantizationError(zeros, makeScheme(kUnquantizedBits, Granularity::PerGroup));
+    QCOMPARE(qlonglong(unquantized.distinctLevels), qlonglong(2));
+    QCOMPARE(unquantized.mse, 0.0);
 }
 
 void QuantizationTest::sqnrFallsWithBits()
@@ -662,29 +743,30 @@ void QuantizationTest::histogramSumsToNumel()
     const torch::Tensor values = gaussianWeight(64, 300);
 
     const Histogram ranged = histogram(values, 40, -0.1, 0.1);   // outliers at 0.5 clamp into the last bin
-    QCOMPARE(static_cast<int64_t>(ranged.counts.size()), int64_t{40});
-    QCOMPARE(std::accumulate(ranged.counts.begin(), ranged.counts.end(), int64_t{0}), values.numel());
+    QCOMPARE(qlonglong(static_cast<int64_t>(ranged.counts.size())), qlonglong(40));
+    QCOMPARE(qlonglong(std::accumulate(ranged.counts.begin(), ranged.counts.end(), int64_t{0})), qlonglong(values.numel()));
     QCOMPARE(ranged.lower, -0.1);
     QCOMPARE(ranged.upper, 0.1);
 
     const Histogram automatic = histogram(values, 25);
-    QCOMPARE(std::accumulate(automatic.counts.begin(), automatic.counts.end(), int64_t{0}), values.numel());
+    QCOMPARE(qlonglong(std::accumulate(automatic.counts.begin(), automatic.counts.end(), int64_t{0})),
+             qlonglong(values.numel()));
     QCOMPARE(automatic.lower, values.min().item<double>());
     QCOMPARE(automatic.upper, values.max().item<double>());
 
     const Histogram constant = histogram(torch::full({7}, 2.0), 3);
     QCOMPARE(constant.lower, 1.5);
     QCOMPARE(constant.upper, 2.5);
-    QCOMPARE(constant.counts, (std::vector<int64_t>{0, 7, 0}));
+    QCOMPARE(listText(constant.counts), listText({0, 7, 0}));
 }
 
 void QuantizationTest::histogramKnownCounts()
 {
-    // Bins of width 0.25 over [0, 1]; the upper edge 1.0 and the values
+    // Bins of width 0.25 over [0, 1]. The upper edge 1.0 and the values
     // outside the range count in the end bins.
     const torch::Tensor values = torch::tensor({0.0f, 0.25f, 0.5f, 0.75f, 1.0f, -3.0f, 7.0f});
     const Histogram result = histogram(values, 4, 0.0, 1.0);
-    QCOMPARE(result.counts, (std::vector<int64_t>{2, 1, 1, 3}));
+    QCOMPARE(listText(result.counts), listText({2, 1, 1, 3}));
 }
 
 void QuantizationTest::histogramRejectsInvalidInput()
@@ -708,14 +790,14 @@ void QuantizationTest::histogramRejectsInvalidInput()
 
 void QuantizationTest::parseBitWidthValid()
 {
-    std::vector<int> tableBits;
+    std::vector<int64_t> tableBits;
     for (const BitWidthInfo& info : bitWidthTable()) {
         tableBits.push_back(info.bits);
         QCOMPARE(parseBitWidth(std::to_string(info.bits)), info.bits);
         QCOMPARE(bitWidthInfo(info.bits).name, info.name);
     }
-    QCOMPARE(tableBits, (std::vector<int>{2, 4, 8, 16}));
-    QCOMPARE(allowedBitWidthsText(), std::string("2, 4, 8, 16"));
+    QCOMPARE(listText(tableBits), listText({2, 4, 8, 16}));
+    QCOMPARE(QString::fromStdString(allowedBitWidthsText()), QStringLiteral("2, 4, 8, 16"));
 }
 
 void QuantizationTest::parseBitWidthRejects_data()
@@ -743,7 +825,7 @@ void QuantizationTest::parseGranularityValid()
     QCOMPARE(parseGranularity("channel"), Granularity::PerChannel);
     QCOMPARE(parseGranularity("group"), Granularity::PerGroup);
     for (const GranularityInfo& info : granularityTable()) {
-        QCOMPARE(granularityName(info.granularity), std::string(info.name));
+        QCOMPARE(QString::fromStdString(granularityName(info.granularity)), QString::fromLatin1(info.name));
         QCOMPARE(parseGranularity(granularityName(info.granularity)), info.granularity);
     }
 }

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <unistd.h>
 
 namespace rlq {
@@ -221,6 +223,48 @@ LoadedModel loadModel(const ModelSource& source)
 LoadedModel loadModel(const std::string& pathOrName)
 {
     return loadModel(resolveModel(pathOrName));
+}
+
+} // namespace rlq
+
+namespace rlq {
+
+std::string modelFingerprint(const std::filesystem::path& folder)
+{
+    uint64_t hash = 14695981039346656037ull;   // FNV-1a 64-bit offset basis
+    std::vector<char> buffer(1 << 20);
+    for (const char* name : {"config.json", "model.safetensors"}) {
+        std::ifstream in(folder / name, std::ios::binary);
+        if (!in) {
+            throw Error((folder / name).string() + " not found; cannot fingerprint the model");
+        }
+        while (in) {
+            in.read(buffer.data(), std::streamsize(buffer.size()));
+            const auto count = size_t(in.gcount());
+            for (size_t i = 0; i < count; ++i) {
+                hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;   // FNV prime
+            }
+        }
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
+} // namespace rlq
+
+namespace rlq {
+
+std::string resolveDatasetSpec(const std::string& spec)
+{
+    if (spec != "demo") {
+        return spec;
+    }
+    const auto demo = demoBundleFolder();
+    if (demo.empty()) {
+        throw Error("the built-in demo bundle was not found (resources/demo); set RLQ_DEMO_DIR to its folder");
+    }
+    return (demo / "data").string();
 }
 
 } // namespace rlq

@@ -48,3 +48,19 @@ LoadedModel loadModel(const std::string& pathOrName);
 LoadedModel loadModel(const ModelSource& source);
 
 } // namespace rlq
+
+namespace rlq {
+
+// Identity of a model's weights: "fnv1a64:" and the hex FNV-1a hash of
+// config.json followed by model.safetensors. Policies record it so that
+// applying one to another model can be rejected.
+std::string modelFingerprint(const std::filesystem::path& folder);
+
+} // namespace rlq
+
+namespace rlq {
+
+// Maps "demo" to the built-in bundle's data folder; other specs unchanged.
+std::string resolveDatasetSpec(const std::string& spec);
+
+} // namespace rlq

@@ -80,8 +80,8 @@ torch::Tensor joinBlockParameters(const std::vector<torch::Tensor>& blockValues,
         return blockValues[0].reshape(storedParameterShape(shape, scheme));
     }
 
-    // A block's values hold its groups along the input dimension, either as
-    // [out, groups, 1] and [out, 1] (row-major) or as [groups, 1, out] and
+    // A block's parameter tensor lists its groups along the input dimension,
+    // as [out, groups, 1] and [out, 1] (row-major) or as [groups, 1, out] and
     // [1, out] (column-major).
     const int64_t outChannels = shape[0];
     std::vector<torch::Tensor> columns;

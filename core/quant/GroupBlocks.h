@@ -1,8 +1,8 @@
 #pragma once
 
-// Internal to core/quant: how a weight matrix splits into quantization
-// groups, and how per-group parameters move between the block-shaped
-// tensors that the quantizer computes and the stored [1], [out] or
+// Internal helpers of core/quant. They split a weight matrix into
+// quantization groups and convert per-group parameters between the
+// block-shaped tensors of the quantizer and the stored [1], [out] or
 // [out, groups] layout.
 
 #include "quant/QuantTypes.h"

@@ -104,7 +104,7 @@ torch::Tensor unpackCodes(const torch::Tensor& packed, int bits, const std::vect
         slots.push_back(torch::bitwise_right_shift(bytes, slot * bits).bitwise_and_(mask));
     }
 
-    // Row b of the stacked slots holds the codes of byte b in order; the
+    // Row b of the stacked slots contains the codes of byte b in order. The
     // padding codes after `numel` are dropped.
     return torch::stack(slots, 1).view({-1}).narrow(0, 0, numel).clone().view(shape);
 }

@@ -19,6 +19,16 @@ int64_t countDistinctCodes(const torch::Tensor& codes, int bits)
     return counts.gt(0).sum().item<int64_t>();
 }
 
+// Number of distinct values of a float32 tensor whose values are all fp16
+// values. Counting bit patterns is linear in the size, unlike sorting.
+int64_t countDistinctHalfValues(const torch::Tensor& values)
+{
+    // Adding +0 turns -0 into +0, so that both zeros count as one value.
+    const torch::Tensor patterns = (values + 0.0).to(torch::kHalf).view(torch::kShort).to(torch::kLong).reshape({-1});
+    const torch::Tensor counts = torch::bincount(patterns + 32768, {}, 65536);
+    return counts.gt(0).sum().item<int64_t>();
+}
+
 int64_t countDistinctValues(const torch::Tensor& values)
 {
     return std::get<0>(at::_unique(values.reshape({-1}), /*sorted=*/false)).numel();
@@ -92,7 +102,8 @@ QuantizationError measureQuantizationError(const torch::Tensor& weight, const Qu
         storeParameterRanges(q, result);
     } else {
         dequantized = fakeQuantize(weight, scheme);
-        result.distinctLevels = countDistinctValues(dequantized);
+        result.distinctLevels =
+            scheme.bits == 16 ? countDistinctHalfValues(dequantized) : countDistinctValues(dequantized);
         const double none = std::numeric_limits<double>::quiet_NaN();
         result.minScale = result.maxScale = none;
         result.minZeroPoint = result.maxZeroPoint = none;

@@ -19,9 +19,9 @@ QuantizationError measureQuantizationError(const torch::Tensor& weight, const Qu
 // value is NaN.
 Histogram histogram(const torch::Tensor& values, int bins, double lower, double upper);
 
-// Histogram over the range [min, max] of the values themselves, widened to
-// [v - 0.5, v + 0.5] when all values equal v. Throws rlq::Error for an empty
-// tensor and as the ranged overload.
+// Counts the values in `bins` equal-width bins over their own range
+// [min, max], widened to [v - 0.5, v + 0.5] when all values equal v. Throws
+// rlq::Error for an empty tensor and as the ranged overload.
 Histogram histogram(const torch::Tensor& values, int bins);
 
 } // namespace rlq

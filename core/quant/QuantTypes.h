@@ -2,8 +2,8 @@
 
 // Plain types of the quantization module: the bit-width and granularity
 // tables, the scheme, the footprint formula and the result structs. This
-// header has no LibTorch include, so the GUI and the CLI can use it without
-// paying for the LibTorch headers; the tensor functions are in
+// header includes no LibTorch header, so the GUI and the CLI can use it
+// without their compile cost. The tensor functions are in
 // quant/Quantization.h.
 
 #include <cstdint>
@@ -64,8 +64,8 @@ std::string granularityName(Granularity granularity);
 // The granularity names as "tensor, channel, group".
 std::string allowedGranularitiesText();
 
-// How one weight matrix is quantized. Bit-widths 16 and 32 ignore the
-// granularity and group size because they have no scales.
+// Quantization settings of one weight matrix. Bit-widths 16 and 32 ignore
+// the granularity and group size because they have no scales.
 struct QuantScheme {
     int bits = 4;                                      // 2, 4, 8, 16, or 32 for float32
     Granularity granularity = Granularity::PerGroup;
@@ -102,8 +102,8 @@ struct QuantizationError {
     double sqnrDb = 0.0;           // 10 log10(sum w^2 / sum (w - q)^2); +inf when the error is zero
     double maxAbsError = 0.0;
     int64_t distinctLevels = 0;    // distinct codes used (2-8 bits), or distinct values (16 and 32 bits)
-    // Ranges of the fp16 scales and zero points; NaN for 16 and 32 bits,
-    // which have none.
+    // Ranges of the fp16 scales and zero points. They are NaN for 16 and
+    // 32 bits, which have no scales.
     double minScale = 0.0, maxScale = 0.0;
     double minZeroPoint = 0.0, maxZeroPoint = 0.0;
 };

@@ -3,8 +3,8 @@
 // Weight quantizers on LibTorch tensors: fake quantization (with a
 // straight-through estimator for fine-tuning), the stored quantized form and
 // its bit packing, error metrics and histograms. Every function takes a
-// weight matrix in canonical layout [outChannels, inFeatures]; a transposed
-// or otherwise non-contiguous view is fine.
+// weight matrix in canonical layout [outChannels, inFeatures], which may be
+// a transposed or otherwise non-contiguous view.
 //
 // Integer bit-widths (2, 4, 8) use asymmetric min-max quantization per
 // group of weights that share one scale and zero point (the whole tensor,
@@ -18,7 +18,8 @@
 // [0, 2^bits - 1]. Without that, a group whose weights share one sign would
 // clamp its far end. The scale is rounded up, never down, to the fp16 value
 // that a packed checkpoint stores, so every weight is within scale / 2 of
-// its dequantized value. An all-zero group gets scale 1 and zero point 0,
+// its dequantized value, up to float32 rounding of w / scale (about 1e-5
+// scale). An all-zero group gets scale 1 and zero point 0,
 // which decode to exact zeros. A group of one constant value c != 0 has the
 // range [min(0, c), max(0, c)] and decodes to c within fp16 precision.
 //
@@ -37,7 +38,9 @@ namespace rlq {
 
 // Returns the dequantized float32 copy of a weight matrix: every value is
 // what a checkpoint stored under `scheme` decodes to. The result has the
-// weight's shape and memory layout and never requires grad. Throws
+// weight's shape and never requires grad. A column-major weight, such as
+// the transposed view of a Conv1D tensor, gets a column-major result, so
+// transposing it back is free. Other weights get a contiguous result. Throws
 // rlq::Error for an invalid scheme, a weight that is not a non-empty 2-D
 // floating-point tensor, NaN or infinite weights, or a range too wide for
 // an fp16 scale.
