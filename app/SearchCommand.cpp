@@ -64,8 +64,8 @@ namespace {
 
 SearchControl* activeControl = nullptr;
 
-// Ctrl-C asks the search to stop after the current episode; the report
-// is still written. A second Ctrl-C ends the program at once.
+// Ctrl-C requests a stop after the current episode, and the report is
+// still written. A second Ctrl-C ends the program at once.
 void handleInterrupt(int)
 {
     if (activeControl && !activeControl->stopRequested()) {
@@ -177,6 +177,7 @@ public:
     {
         if (!quiet_) {
             std::printf("   %s\n", line.c_str());
+            std::fflush(stdout);
         }
     }
 
@@ -185,10 +186,8 @@ public:
         if (quiet_) {
             return;
         }
-        const int done = e.episode - info_.firstEpisode + 1;
         const double perEpisode = e.elapsedSeconds / double(std::max(1, e.episode));
         const double eta = perEpisode * double(info_.episodes - e.episode);
-        (void)done;
         std::printf("ep %4d/%d  reward %+.4f  val_ppl %8.3f  avg_bits %5.2f  %8.3f MB  best_ppl %8.3f  %s elapsed %s  eta %s\n",
                     e.episode, info_.episodes, e.reward, e.valPpl, e.avgBits, double(e.bytes) / 1e6, e.bestValPpl,
                     e.cacheHit ? "[cached]" : "        ", formatDuration(e.elapsedSeconds).c_str(),

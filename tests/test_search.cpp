@@ -196,6 +196,17 @@ private slots:
 
         QVERIFY(errorMessageOf([] { rlq::parseBitWidth("3"); }).find("2, 4, 8, 16") != std::string::npos);
         QVERIFY(!fs::exists(folder));   // nothing was started
+
+        // A size budget below the all-2-bit footprint fails before the
+        // sensitivity probe.
+        auto tinyBudget = shortRun(fs::path(dir_.path().toStdString()) / "tiny-budget");
+        tinyBudget.reward.targetBits = 0;
+        tinyBudget.reward.targetMegabytes = 0.5;
+        rlq::SearchControl control;
+        Recorder recorder(control, 0);
+        const auto message = errorMessageOf([&] { runSearch(tinyBudget, recorder, control); });
+        QVERIFY2(message.find("cannot be met") != std::string::npos, message.c_str());
+        QVERIFY(!fs::exists(fs::path(dir_.path().toStdString()) / "tiny-budget" / "sensitivity.json"));
     }
 
     void cliRejectsBadSettings()

@@ -10,10 +10,10 @@
 
 namespace rlq {
 
-// Where a model's files were found.
+// Location of a model's files.
 struct ModelSource {
     std::string name;                 // what the user typed or the repo id
-    std::filesystem::path folder;     // holds config.json, model.safetensors, vocab.json, merges.txt
+    std::filesystem::path folder;     // contains config.json, model.safetensors, vocab.json, merges.txt
     std::string origin;               // "folder", "huggingface-cache" or "demo"
 };
 
@@ -27,7 +27,7 @@ std::filesystem::path huggingFaceHubCache();
 // rlq::Error listing where it looked.
 ModelSource resolveModel(const std::string& pathOrName);
 
-// Every cached snapshot whose config.json says model_type "gpt2".
+// Every cached snapshot whose config.json has model_type "gpt2".
 std::vector<ModelSource> listCachedGpt2Models();
 
 // The built-in demo model's folder (resources/demo/model beside the

@@ -58,6 +58,15 @@ int QuantizationEnv::observationSize() const
     return 2 + kKindCount + 3 + actionCount() + 4;
 }
 
+void QuantizationEnv::setUnits(std::vector<UnitInfo> units)
+{
+    if (units.size() != units_.size()) {
+        throw Error("QuantizationEnv::setUnits: expected " + std::to_string(units_.size()) + " units, got " +
+                    std::to_string(units.size()));
+    }
+    units_ = std::move(units);
+}
+
 void QuantizationEnv::reset()
 {
     policy_.clear();

@@ -24,6 +24,10 @@ public:
     int actionCount() const { return int(allowedBits_.size()); }
     int observationSize() const;
 
+    // Replaces the unit descriptions (same units, e.g. with sensitivities
+    // measured after construction).
+    void setUnits(std::vector<UnitInfo> units);
+
     void reset();
     int currentUnit() const { return int(policy_.size()); }
     bool done() const { return policy_.size() == units_.size(); }

@@ -69,7 +69,7 @@ void writeJson(const fs::path& path, const nlohmann::json& json)
 
 } // namespace
 
-// Everything a run holds in memory; lives on the session's thread.
+// In-memory state of one run, used only on the session's thread.
 class SearchEngine {
 public:
     SearchEngine(const RunSettings& settings, SearchObserver& observer, SearchControl& control)
@@ -84,6 +84,7 @@ private:
     void prepareFolder(bool resume);
     void loadModelAndData();
     void measureUnitStatistics();
+    void createEnvironment();
     void measureSensitivity();
     void restoreCheckpoint();
     void runEpisodes();
@@ -133,7 +134,7 @@ void SearchEngine::prepareFolder(bool resume)
     fs::create_directories(folder_ / runfile::kCheckpointFolder);
     const bool hasEvents = fs::exists(folder_ / runfile::kEvents) && fs::file_size(folder_ / runfile::kEvents) > 0;
     if (hasEvents && !resume) {
-        throw Error(folder_.string() + " already holds a run (events.jsonl); continue it with --resume or pick another --out");
+        throw Error(folder_.string() + " already contains a run (events.jsonl); continue it with --resume or pick another --out");
     }
     writeJson(folder_ / runfile::kConfig, settingsToJson(settings_));
 }
@@ -184,6 +185,30 @@ void SearchEngine::measureUnitStatistics()
         info.weightStd = values.std().item<double>();
         info.maxAbsOverStd = values.abs().max().item<double>() / std::max(1e-12, info.weightStd);
         info_.units.push_back(info);
+    }
+}
+
+void SearchEngine::createEnvironment()
+{
+    std::vector<std::vector<int64_t>> unitBytes;
+    for (int u = 0; u < int(info_.units.size()); ++u) {
+        std::vector<int64_t> bytes;
+        for (int bits : settings_.quant.allowedBits) {
+            bytes.push_back(evaluator_->unitBytes(u, bits));
+        }
+        unitBytes.push_back(bytes);
+    }
+    const int64_t fixedBytes = evaluator_->float32Bytes() - evaluator_->quantizableParameters() * 4;
+    env_ = std::make_unique<QuantizationEnv>(info_.units, settings_.quant.allowedBits, unitBytes, fixedBytes,
+                                             int(model_->config.nLayer), settings_.reward, info_.baseValLoss);
+
+    // Checked before the sensitivity probe, so an unreachable budget fails
+    // before the long part of the run.
+    if (!env_->budgetReachable()) {
+        const int smallest = *std::min_element(settings_.quant.allowedBits.begin(), settings_.quant.allowedBits.end());
+        throw Error("the budget cannot be met even with every unit at " + std::to_string(smallest) +
+                    " bits (" + std::to_string(double(evaluator_->footprint(std::vector<int>(info_.units.size(), smallest))) / 1e6) +
+                    " MB); raise --target-bits or --target-mb, or allow a smaller bit-width");
     }
 }
 
@@ -466,24 +491,10 @@ RunSummary SearchEngine::run(bool resume)
     const auto& config = model_->config;
     info_.baseValLoss = meanNllOfWindows(config, model_->weights, validation_.inputs, validation_.targets);
     log("float32 validation perplexity " + std::to_string(std::exp(info_.baseValLoss)));
+    createEnvironment();
     measureSensitivity();
+    env_->setUnits(info_.units);
 
-    std::vector<std::vector<int64_t>> unitBytes;
-    for (int u = 0; u < int(info_.units.size()); ++u) {
-        std::vector<int64_t> bytes;
-        for (int bits : settings_.quant.allowedBits) {
-            bytes.push_back(evaluator_->unitBytes(u, bits));
-        }
-        unitBytes.push_back(bytes);
-    }
-    const int64_t fixedBytes = evaluator_->float32Bytes() - evaluator_->quantizableParameters() * 4;
-    env_ = std::make_unique<QuantizationEnv>(info_.units, settings_.quant.allowedBits, unitBytes, fixedBytes,
-                                             int(config.nLayer), settings_.reward, info_.baseValLoss);
-    if (!env_->budgetReachable()) {
-        throw Error("the budget cannot be met even with every unit at " +
-                    std::to_string(*std::min_element(settings_.quant.allowedBits.begin(), settings_.quant.allowedBits.end())) +
-                    " bits; raise --target-bits or --target-mb, or allow a smaller bit-width");
-    }
     agent_ = std::make_unique<PpoAgent>(env_->observationSize(), env_->actionCount(), settings_.ppo, settings_.seed);
     if (resume) {
         restoreCheckpoint();

@@ -34,7 +34,7 @@ public:
     const RunSettings& settings() const { return settings_; }
 
     // Runs the whole search, or continues it from the run folder when
-    // `resume` is true and the folder holds a checkpoint. Returns when done
+    // `resume` is true and the folder contains a checkpoint. Returns when done
     // or stopped (control.requestStop()); a stopped run still writes its
     // report for the episodes done. Throws rlq::Error on bad input.
     RunSummary run(SearchObserver& observer, SearchControl& control, bool resume = false);

@@ -131,7 +131,7 @@ struct RunSummary {
     double seconds = 0;
 };
 
-// What a run knows before its first episode.
+// Facts about a run that are fixed before its first episode.
 struct RunInfo {
     std::string modelName;
     std::string datasetName;
