@@ -554,7 +554,8 @@ void QuantizationTest::packRoundTrip_data()
     QTest::addColumn<qlonglong>("rowCount");
     QTest::addColumn<qlonglong>("columnCount");
     for (int bits : {2, 4, 8}) {
-        for (const auto& [rows, columns] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 5}, {7, 13}, {31, 33}}) {
+        const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {3, 5}, {7, 13}, {31, 33}};
+        for (const auto& [rows, columns] : shapes) {
             const std::string name = std::to_string(bits) + "-bit " + std::to_string(rows) + "x" +
                                      std::to_string(columns);
             QTest::newRow(name.c_str()) << bits << qlonglong(rows) << qlonglong(columns);
@@ -642,7 +643,8 @@ void QuantizationTest::footprintHandComputed()
     // 1 zero point.
     QCOMPARE(qlonglong(footprintBytes({3, 5}, makeScheme(2, Granularity::PerTensor))), qlonglong(8));
 
-    QCOMPARE(qlonglong(footprintBytes({768, 768}, makeScheme(8, Granularity::PerChannel))), qlonglong(589824 + 768 * 4));
+    QCOMPARE(qlonglong(footprintBytes({768, 768}, makeScheme(8, Granularity::PerChannel))),
+             qlonglong(589824 + 768 * 4));
     QCOMPARE(qlonglong(footprintBytes({768, 3072}, makeScheme(16, Granularity::PerGroup))), qlonglong(768 * 3072 * 2));
     QCOMPARE(qlonglong(footprintBytes({768, 3072}, makeScheme(kUnquantizedBits, Granularity::PerGroup))),
              qlonglong(768 * 3072 * 4));
@@ -744,7 +746,8 @@ void QuantizationTest::histogramSumsToNumel()
 
     const Histogram ranged = histogram(values, 40, -0.1, 0.1);   // outliers at 0.5 clamp into the last bin
     QCOMPARE(qlonglong(static_cast<int64_t>(ranged.counts.size())), qlonglong(40));
-    QCOMPARE(qlonglong(std::accumulate(ranged.counts.begin(), ranged.counts.end(), int64_t{0})), qlonglong(values.numel()));
+    QCOMPARE(qlonglong(std::accumulate(ranged.counts.begin(), ranged.counts.end(), int64_t{0})),
+             qlonglong(values.numel()));
     QCOMPARE(ranged.lower, -0.1);
     QCOMPARE(ranged.upper, 0.1);
 

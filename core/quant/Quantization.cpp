@@ -202,7 +202,8 @@ void validateField(const torch::Tensor& field, const char* fieldName, torch::Sca
                     c10::toString(dtype));
     }
     if (field.sizes() != at::IntArrayRef(expectedShape)) {
-        throw Error(context + " has shape " + shapeText(field.sizes().vec()) + ", expected " + shapeText(expectedShape));
+        throw Error(context + " has shape " + shapeText(field.sizes().vec()) + ", expected " +
+                    shapeText(expectedShape));
     }
 }
 
