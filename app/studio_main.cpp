@@ -32,7 +32,7 @@ struct CommandLine {
     rlq::ui::ScreenshotDriver::Options screenshot;
 };
 
-// Parses the options; on invalid input prints the reason and exits with code 2.
+// Parses the options. On invalid input it prints the reason and exits with code 2.
 CommandLine parseCommandLine(const QApplication& app)
 {
     QCommandLineParser parser;
@@ -87,8 +87,11 @@ void installTranslations(QApplication& app, QTranslator& translator)
 int main(int argc, char** argv)
 {
     QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("RLQ Studio"));
-    QApplication::setApplicationName(QStringLiteral("RLQ Studio"));
+    // Settings go to ~/.config/rlq/rlq-studio.conf and runs, by default, to
+    // ~/.local/share/rlq/rlq-studio/runs (Linux paths of QStandardPaths).
+    QApplication::setOrganizationName(QStringLiteral("rlq"));
+    QApplication::setApplicationName(QStringLiteral("rlq-studio"));
+    QApplication::setApplicationDisplayName(QStringLiteral("RLQ Studio"));
     QApplication::setApplicationVersion(QStringLiteral(RLQ_VERSION));
     QTranslator translator;
     installTranslations(app, translator);

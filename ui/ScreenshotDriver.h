@@ -1,0 +1,58 @@
+#pragma once
+
+#include "MetaTypes.h"
+
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QTemporaryDir>
+#include <QTimer>
+
+namespace rlq::ui {
+
+class InspectorDialog;
+class MainWindow;
+
+// rlq-studio --screenshot: runs a short search in the window, renders the
+// window once the run has finished, then the inspector of one unit, and
+// reports the exit code through done().
+class ScreenshotDriver : public QObject {
+    Q_OBJECT
+
+public:
+    struct Options {
+        QString file;                        // main window image, in a format QImageWriter supports (by suffix)
+        int episodes = 8;
+        QString model = QStringLiteral("demo");
+        QString dataset = QStringLiteral("demo");
+        int timeoutSeconds = 1800;           // whole sequence, including the final evaluation
+    };
+
+    ScreenshotDriver(MainWindow& window, Options options, QObject* parent = nullptr);
+
+    // Fills the set-up panel and starts the run once its checks pass.
+    void start();
+
+    // FILE with "-inspector" before the suffix, e.g. shot.png -> shot-inspector.png.
+    static QString inspectorFileName(const QString& file);
+
+signals:
+    void done(int exitCode);
+
+private:
+    void startWhenValid();
+    void captureWindow();
+    void openInspector();
+    void captureInspector();
+    void fail(const QString& message);
+    void finish(int exitCode);
+
+    MainWindow& window_;
+    const Options options_;
+    QTemporaryDir runsFolder_;
+    QTimer timeout_;
+    QPointer<InspectorDialog> inspector_;
+    bool finished_ = false;
+};
+
+} // namespace rlq::ui
