@@ -100,6 +100,8 @@ std::vector<float> QuantizationEnv::observation() const
 
     const int previous = policy_.empty() ? -1 : int(std::find(allowedBits_.begin(), allowedBits_.end(), policy_.back()) - allowedBits_.begin());
     features.push_back(previous < 0 ? -1.0f : float(previous) / float(std::max(1, actionCount() - 1)));
+    // TODO: add the bit budget left per remaining parameter; without it the
+    // agent spends a 4.0-bit budget on early blocks and starves the last ones.
     features.push_back(parametersDone_ > 0 ? float(double(bitParametersUsed_) / double(parametersDone_) / 16.0) : 0.0f);
     features.push_back(budgetBytes_ > 0 ? float(double(bytesUsed_) / double(budgetBytes_)) : 0.0f);
     features.push_back(float(double(parametersDone_) / double(std::max<int64_t>(1, totalParameters_))));
