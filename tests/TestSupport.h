@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/Error.h"
+
 #include <QtTest>
 
 #include <cstdlib>
@@ -30,3 +32,16 @@ inline std::filesystem::path sharedPath(const std::string& relative)
                                  .arg(QString::fromStdString(required_path_.string())))); \
         }                                                                              \
     } while (false)
+
+// Runs `action` and returns the message of the rlq::Error it throws, or ""
+// when it throws none.
+template <typename Action>
+std::string errorMessageOf(Action action)
+{
+    try {
+        action();
+    } catch (const rlq::Error& error) {
+        return error.what();
+    }
+    return {};
+}

@@ -19,18 +19,6 @@ namespace {
 
 const char* const kReferenceModel = "models/tiny-gpt2-ref";
 
-// Runs `action` and returns the rlq::Error message it throws ("" if none).
-template <typename Action>
-std::string errorMessageOf(Action action)
-{
-    try {
-        action();
-    } catch (const rlq::Error& error) {
-        return error.what();
-    }
-    return {};
-}
-
 void writeBytes(const fs::path& path, const std::string& bytes)
 {
     std::ofstream out(path, std::ios::binary);

@@ -71,17 +71,6 @@ rlq::RunSummary runSearch(const rlq::RunSettings& settings, Recorder& recorder, 
     return session.run(recorder, control, resume);
 }
 
-template <typename Action>
-std::string errorMessageOf(Action action)
-{
-    try {
-        action();
-    } catch (const rlq::Error& error) {
-        return error.what();
-    }
-    return {};
-}
-
 } // namespace
 
 class SearchTest : public QObject {
