@@ -54,8 +54,9 @@ QuantizationEnv::QuantizationEnv(std::vector<UnitInfo> units, std::vector<int> a
 int QuantizationEnv::observationSize() const
 {
     // position, depth, kind one-hot, log size, std, max/std, sensitivities,
-    // previous action, bits used, bytes used, parameters done.
-    return 2 + kKindCount + 3 + actionCount() + 4;
+    // previous action, bits used, bytes used, parameters done, bit budget
+    // left per remaining parameter.
+    return 2 + kKindCount + 3 + actionCount() + 5;
 }
 
 void QuantizationEnv::setUnits(std::vector<UnitInfo> units)
@@ -100,12 +101,24 @@ std::vector<float> QuantizationEnv::observation() const
 
     const int previous = policy_.empty() ? -1 : int(std::find(allowedBits_.begin(), allowedBits_.end(), policy_.back()) - allowedBits_.begin());
     features.push_back(previous < 0 ? -1.0f : float(previous) / float(std::max(1, actionCount() - 1)));
-    // TODO: add the bit budget left per remaining parameter; without it the
-    // agent spends a 4.0-bit budget on early blocks and starves the last ones.
     features.push_back(parametersDone_ > 0 ? float(double(bitParametersUsed_) / double(parametersDone_) / 16.0) : 0.0f);
     features.push_back(budgetBytes_ > 0 ? float(double(bytesUsed_) / double(budgetBytes_)) : 0.0f);
     features.push_back(float(double(parametersDone_) / double(std::max<int64_t>(1, totalParameters_))));
+
+    // Without the budget left, the agent spends a bit budget on the first
+    // blocks and has to put the last ones at the smallest width.
+    features.push_back(float(bitBudgetLeftPerParameter() / 16.0));
     return features;
+}
+
+double QuantizationEnv::bitBudgetLeftPerParameter() const
+{
+    const int64_t parametersLeft = totalParameters_ - parametersDone_;
+    if (reward_.mode != RewardMode::Budget || reward_.targetBits <= 0 || parametersLeft <= 0) {
+        return 0.0;
+    }
+    const double bitsLeft = reward_.targetBits * double(totalParameters_) - double(bitParametersUsed_);
+    return bitsLeft / double(parametersLeft);
 }
 
 bool QuantizationEnv::fitsBudget(int unit, int action) const

@@ -54,6 +54,9 @@ public:
 
 private:
     bool fitsBudget(int unit, int action) const;
+    // Average bit-width the units not yet decided may still use (0 without
+    // a bit budget).
+    double bitBudgetLeftPerParameter() const;
 
     std::vector<UnitInfo> units_;
     std::vector<int> allowedBits_;
