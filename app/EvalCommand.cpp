@@ -68,7 +68,11 @@ EvalData loadEvalData(const std::string& requestedSpec, const std::string& reque
 {
     const std::string spec = resolveDatasetSpec(requestedSpec);
     const bool singleFile = std::filesystem::is_regular_file(spec);
-    const std::string part = requestedPart.empty() ? (singleFile ? "all" : "test") : requestedPart;
+    // A single file is scored whole by default; a folder or pair by its test part.
+    std::string part = requestedPart;
+    if (part.empty()) {
+        part = singleFile ? "all" : "test";
+    }
 
     if (singleFile && part == "all") {
         const DatasetFile file = readDatasetFile(spec);

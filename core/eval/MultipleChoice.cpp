@@ -28,7 +28,7 @@ ScoredSequence buildSequence(const Gpt2Tokenizer& tokenizer, const std::vector<i
     sequence.ids.insert(sequence.ids.end(), continuationIds.begin(), continuationIds.end());
     sequence.continuationLength = int64_t(continuationIds.size());
 
-    // The model sees ids[0, n-1) and predicts ids[1, n), so n may be one
+    // The model reads ids[0, n-1) and predicts ids[1, n), so n may be one
     // more than the number of positions.
     const int64_t limit = maxPositions + 1;
     if (int64_t(sequence.ids.size()) > limit) {

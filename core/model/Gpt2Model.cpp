@@ -259,7 +259,7 @@ Gpt2Weights loadGpt2Weights(const std::filesystem::path& safetensorsPath, const 
 
     const std::string extraLayer = "h." + std::to_string(config.nLayer) + ".ln_1.weight";
     if (file.contains(extraLayer) || file.contains("transformer." + extraLayer)) {
-        throw Error(safetensorsPath.string() + ": holds more than the " + std::to_string(config.nLayer) +
+        throw Error(safetensorsPath.string() + ": contains more than the " + std::to_string(config.nLayer) +
                     " layers that config.json's n_layer gives; the weights do not belong to this config");
     }
     return weights;

@@ -5,7 +5,7 @@
 namespace rlq {
 
 // Folds one tile of logits into running per-row log-sum-exp state.
-// `logits` holds `rows` rows of `columns` floats, `rowStride` floats apart.
+// `logits` contains `rows` rows of `columns` floats, `rowStride` floats apart.
 // For each row r the invariant after the call is
 //   runningSum[r] * exp(runningMax[r]) == sum of exp over every column seen,
 // so log-sum-exp = runningMax + log(runningSum). Initialise runningMax to

@@ -206,7 +206,7 @@ void SafetensorsFile::parseHeader(uint64_t fileSize)
                         "-byte data section; the file is truncated or corrupt, download it again");
         }
         if (entry.end - entry.begin != numel * dtype->bytes) {
-            throw Error(context + ": holds " + std::to_string(entry.end - entry.begin) + " bytes but shape and dtype " +
+            throw Error(context + ": contains " + std::to_string(entry.end - entry.begin) + " bytes but shape and dtype " +
                         entry.dtype + " need " + std::to_string(numel * dtype->bytes) + "; the file is corrupt");
         }
         entries_[name] = std::move(entry);
