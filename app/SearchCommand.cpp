@@ -50,6 +50,8 @@ const char* const kSearchUsage =
     "  --episodes-per-update N  episodes per PPO update (default 8)\n"
     "  --ppo-lr LR              agent learning rate (default 3e-3)\n"
     "  --entropy C              entropy bonus coefficient (default 0.01)\n"
+    "  --budget-prior L         logit bonus for the width that spreads the budget\n"
+    "                           left evenly (budget mode; default 2, 0 = off)\n"
     "run folder\n"
     "  --out FOLDER             run folder (default runs/MODEL-DATASET-seedS-TIME)\n"
     "  --resume                 continue the run in --out from its last episode\n"
@@ -149,6 +151,7 @@ RunSettings settingsFromArguments(const Arguments& a)
     s.ppo.episodesPerUpdate = int(a.integer("--episodes-per-update", s.ppo.episodesPerUpdate));
     s.ppo.learningRate = a.number("--ppo-lr", s.ppo.learningRate);
     s.ppo.entropyCoefficient = a.number("--entropy", s.ppo.entropyCoefficient);
+    s.ppo.budgetPrior = a.number("--budget-prior", s.ppo.budgetPrior);
     s.runFolder = a.value("--out", defaultRunFolder(s));
     return s;
 }
@@ -231,7 +234,7 @@ int runSearch(const std::vector<std::string>& args)
         {"--model", "--dataset", "--validation-fraction", "--max-train-items", "--episodes", "--mode", "--target-bits",
          "--target-mb", "--lambda", "--bits", "--granularity", "--group-size", "--seed", "--finetune-steps",
          "--finetune-batch", "--finetune-lr", "--val-tokens", "--sensitivity-tokens", "--test-tokens",
-         "--test-questions", "--episodes-per-update", "--ppo-lr", "--entropy", "--out", "--threads"},
+         "--test-questions", "--episodes-per-update", "--ppo-lr", "--entropy", "--budget-prior", "--out", "--threads"},
         {"--per-block", "--resume", "--quiet"});
     const int threads = configureTorchThreads(int(arguments.integer("--threads", 0)));
 

@@ -233,6 +233,47 @@ private slots:
         }
     }
 
+    void logitPriorShapesPolicyAndStaysLearnable()
+    {
+        const int stepCount = 6;
+        PpoConfig config;
+        PpoAgent agent(stepCount, kActionCount, config, 11);
+        const std::vector<float> prior = {0.0f, 0.0f, 2.0f, 0.0f};
+
+        // A fresh policy head is near zero, so the prior alone sets the
+        // probabilities: e^2 / (e^2 + 3) for the favoured action.
+        const std::vector<float> observation = stepObservation(0, stepCount);
+        const std::vector<float> probabilities = agent.actionProbabilities(observation, kAllAllowed, prior);
+        const double favoured = std::exp(2.0) / (std::exp(2.0) + 3.0);
+        QVERIFY2(std::abs(probabilities[2] - favoured) < 0.02,
+                 qPrintable(QString("favoured probability %1, expected %2").arg(probabilities[2]).arg(favoured)));
+        QCOMPARE(agent.greedyAction(observation, kAllAllowed, prior), 2);
+        QCOMPARE(agent.actionProbabilities(observation, {1, 1, 0, 1}, prior)[2], 0.0f);
+
+        // Rewarding another action overrides the prior: the update sees the
+        // same prior as the rollout, so the ratios stay consistent.
+        const int bestAction = 0;
+        for (int update = 0; update < 40; ++update) {
+            while (!agent.readyToUpdate()) {
+                int correct = 0;
+                for (int step = 0; step < stepCount; ++step) {
+                    const std::vector<float> stepObs = stepObservation(step, stepCount);
+                    const PpoAgent::Decision decision = agent.act(stepObs, kAllAllowed, prior);
+                    agent.recordStep(stepObs, kAllAllowed, decision, prior);
+                    correct += decision.action == bestAction ? 1 : 0;
+                }
+                agent.finishEpisode(double(correct) / stepCount);
+            }
+            const PpoStats stats = agent.update(double(update) / 40);
+            QVERIFY2(stats.approxKl < 0.5, qPrintable(QString("approx KL %1 at update %2").arg(stats.approxKl).arg(update)));
+        }
+        for (int step = 0; step < stepCount; ++step) {
+            QCOMPARE(agent.greedyAction(stepObservation(step, stepCount), kAllAllowed, prior), bestAction);
+        }
+
+        QVERIFY_EXCEPTION_THROWN(agent.act(observation, kAllAllowed, {1.0f, 2.0f}), Error);
+    }
+
     void learnsObservationDependentBandit()
     {
         // The right action differs per step, so the policy must read the observation.

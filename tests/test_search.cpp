@@ -3,6 +3,7 @@
 
 #include "TestSupport.h"
 
+#include "rl/QuantizationEnv.h"
 #include "search/RunFolder.h"
 #include "search/SearchSession.h"
 #include "util/AtomicFile.h"
@@ -164,6 +165,35 @@ private slots:
         QVERIFY(recorder.episodes[1].cacheHit);
         QVERIFY(recorder.episodes[2].cacheHit);
         QCOMPARE(recorder.episodes[2].valLoss, recorder.episodes[0].valLoss);
+    }
+
+    void evenSpendActionTracksBudgetLeft()
+    {
+        // Three units of 100, 100 and 200 parameters; widths 2, 4, 8; bytes
+        // are bits * parameters / 8 so both budgets agree.
+        std::vector<rlq::UnitInfo> units(3);
+        const int64_t counts[] = {100, 100, 200};
+        std::vector<std::vector<int64_t>> bytes;
+        for (size_t u = 0; u < units.size(); ++u) {
+            units[u].name = "u" + std::to_string(u);
+            units[u].kind = "mlp.c_fc";
+            units[u].parameterCount = counts[u];
+            bytes.push_back({counts[u] * 2 / 8, counts[u] * 4 / 8, counts[u] * 8 / 8});
+        }
+        rlq::RewardSettings reward;
+        reward.mode = rlq::RewardMode::Budget;
+        reward.targetBits = 4.0;
+        rlq::QuantizationEnv env(units, {2, 4, 8}, bytes, 0, 1, reward, 3.0);
+
+        QCOMPARE(env.evenSpendAction(), 1);   // uniform 4 bits spends the budget exactly
+        env.step(2);                          // 8 bits: 800 of 1600 bit-parameters left for 300 parameters
+        QCOMPARE(env.evenSpendAction(), 0);   // 2.67 bits each: nearer 2 than 4 in log ratio
+        env.step(0);
+        // 600 left for the last 200 parameters: 3 bits each, nearer 4 in log
+        // ratio, but 4 would break the budget, so the vote stays with 2.
+        QCOMPARE(env.evenSpendAction(), 0);
+        env.step(0);
+        QCOMPARE(env.evenSpendAction(), -1);  // episode over
     }
 
     void badSettingsRejected()

@@ -19,7 +19,7 @@ namespace {
 // Identifies an agent state file among other LibTorch archives. Bump the
 // version whenever the stored keys or their meaning change.
 constexpr const char* kFormatTag = "rlq-ppo-agent";
-constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kFormatVersion = 2;
 
 // Adam epsilon, larger than the LibTorch 1.13 default of 1e-8 so that
 // parameters with tiny second-moment estimates do not take huge steps.
@@ -56,6 +56,8 @@ void validateConfig(int observationSize, int actionCount, const PpoConfig& confi
     require(config.clipRange > 0, "clipRange " + std::to_string(config.clipRange) + " must be positive");
     require(config.entropyCoefficient >= 0,
             "entropyCoefficient " + std::to_string(config.entropyCoefficient) + " must not be negative");
+    require(config.budgetPrior >= 0 && std::isfinite(config.budgetPrior),
+            "budgetPrior " + std::to_string(config.budgetPrior) + " must be 0 or positive");
     require(config.valueCoefficient >= 0,
             "valueCoefficient " + std::to_string(config.valueCoefficient) + " must not be negative");
     require(config.maxGradNorm > 0, "maxGradNorm " + std::to_string(config.maxGradNorm) + " must be positive");
@@ -139,8 +141,13 @@ PpoAgent::PpoAgent(int observationSize, int actionCount, const PpoConfig& config
     optimizer_ = makeOptimizer(policy_, valueNetwork_, config.learningRate);
 }
 
-void PpoAgent::validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask) const
+void PpoAgent::validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                              const std::vector<float>& logitPrior) const
 {
+    if (!logitPrior.empty() && int(logitPrior.size()) != actionCount_) {
+        throw Error("PPO logit prior has " + std::to_string(logitPrior.size()) + " entries but the agent has " +
+                    std::to_string(actionCount_) + " actions");
+    }
     if (int(observation.size()) != observationSize_) {
         throw Error("PPO observation has " + std::to_string(observation.size()) + " values but the agent expects " +
                     std::to_string(observationSize_));
@@ -155,10 +162,15 @@ void PpoAgent::validateInputs(const std::vector<float>& observation, const std::
 }
 
 torch::Tensor PpoAgent::maskedLogProbabilities(const std::vector<float>& observation,
-                                               const std::vector<uint8_t>& actionMask) const
+                                               const std::vector<uint8_t>& actionMask,
+                                               const std::vector<float>& logitPrior) const
 {
     const torch::Tensor allowed = rowView(actionMask, torch::kUInt8).ne(0);
-    const torch::Tensor logits = maskLogits(policy_->forward(rowView(observation, torch::kFloat32)), allowed);
+    torch::Tensor logits = policy_->forward(rowView(observation, torch::kFloat32));
+    if (!logitPrior.empty()) {
+        logits = logits + rowView(logitPrior, torch::kFloat32);
+    }
+    logits = maskLogits(logits, allowed);
     return torch::log_softmax(logits, 1).squeeze(0).contiguous();
 }
 
@@ -170,12 +182,13 @@ double PpoAgent::drawUniform()
     return double(engine->random64() >> 11) * 0x1.0p-53;
 }
 
-PpoAgent::Decision PpoAgent::act(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask)
+PpoAgent::Decision PpoAgent::act(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                                 const std::vector<float>& logitPrior)
 {
-    validateInputs(observation, actionMask);
+    validateInputs(observation, actionMask, logitPrior);
     torch::InferenceMode inference;
 
-    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask);
+    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask, logitPrior);
     const float* logProb = logProbs.data_ptr<float>();
 
     // Inverse-CDF sampling over the allowed actions only, so a disallowed
@@ -208,12 +221,13 @@ PpoAgent::Decision PpoAgent::act(const std::vector<float>& observation, const st
     return decision;
 }
 
-int PpoAgent::greedyAction(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask) const
+int PpoAgent::greedyAction(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                           const std::vector<float>& logitPrior) const
 {
-    validateInputs(observation, actionMask);
+    validateInputs(observation, actionMask, logitPrior);
     torch::InferenceMode inference;
 
-    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask);
+    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask, logitPrior);
     const float* logProb = logProbs.data_ptr<float>();
 
     int best = -1;
@@ -226,12 +240,13 @@ int PpoAgent::greedyAction(const std::vector<float>& observation, const std::vec
 }
 
 std::vector<float> PpoAgent::actionProbabilities(const std::vector<float>& observation,
-                                                 const std::vector<uint8_t>& actionMask) const
+                                                 const std::vector<uint8_t>& actionMask,
+                                                 const std::vector<float>& logitPrior) const
 {
-    validateInputs(observation, actionMask);
+    validateInputs(observation, actionMask, logitPrior);
     torch::InferenceMode inference;
 
-    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask);
+    const torch::Tensor logProbs = maskedLogProbabilities(observation, actionMask, logitPrior);
     const float* logProb = logProbs.data_ptr<float>();
 
     std::vector<float> probabilities(size_t(actionCount_), 0.0f);
@@ -244,11 +259,12 @@ std::vector<float> PpoAgent::actionProbabilities(const std::vector<float>& obser
 }
 
 void PpoAgent::recordStep(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
-                          const Decision& decision)
+                          const Decision& decision, const std::vector<float>& logitPrior)
 {
     RolloutStep step;
     step.observation = observation;
     step.actionMask = actionMask;
+    step.logitPrior = logitPrior.empty() ? std::vector<float>(size_t(actionCount_), 0.0f) : logitPrior;
     step.action = decision.action;
     step.logProb = decision.logProb;
     step.value = decision.value;
@@ -350,6 +366,7 @@ PpoAgent::Batch PpoAgent::flattenBatch(const std::vector<double>& advantages, co
     const auto stepCount = int64_t(advantages.size());
     torch::Tensor observations = torch::empty({stepCount, observationSize_}, torch::kFloat32);
     torch::Tensor masks = torch::empty({stepCount, actionCount_}, torch::kUInt8);
+    torch::Tensor priors = torch::empty({stepCount, actionCount_}, torch::kFloat32);
     torch::Tensor actions = torch::empty({stepCount}, torch::kInt64);
     torch::Tensor logProbs = torch::empty({stepCount}, torch::kFloat32);
     torch::Tensor values = torch::empty({stepCount}, torch::kFloat32);
@@ -360,6 +377,7 @@ PpoAgent::Batch PpoAgent::flattenBatch(const std::vector<double>& advantages, co
             std::memcpy(observations[row].data_ptr<float>(), step.observation.data(),
                         step.observation.size() * sizeof(float));
             std::memcpy(masks[row].data_ptr<uint8_t>(), step.actionMask.data(), step.actionMask.size());
+            std::memcpy(priors[row].data_ptr<float>(), step.logitPrior.data(), step.logitPrior.size() * sizeof(float));
             actions.data_ptr<int64_t>()[row] = step.action;
             logProbs.data_ptr<float>()[row] = step.logProb;
             values.data_ptr<float>()[row] = step.value;
@@ -370,6 +388,7 @@ PpoAgent::Batch PpoAgent::flattenBatch(const std::vector<double>& advantages, co
     Batch batch;
     batch.observations = observations;
     batch.allowed = masks.ne(0);
+    batch.logitPriors = priors;
     batch.actions = actions;
     batch.logProbs = logProbs;
     batch.values = values;
@@ -408,14 +427,16 @@ void PpoAgent::optimiseMinibatch(const Batch& batch, const torch::Tensor& indice
 {
     const torch::Tensor mbObservations = batch.observations.index_select(0, indices);
     const torch::Tensor mbAllowed = batch.allowed.index_select(0, indices);
+    const torch::Tensor mbPriors = batch.logitPriors.index_select(0, indices);
     const torch::Tensor mbActions = batch.actions.index_select(0, indices);
     const torch::Tensor mbOldLogProbs = batch.logProbs.index_select(0, indices);
     const torch::Tensor mbReturns = batch.returns.index_select(0, indices);
     torch::Tensor mbAdvantages = batch.advantages.index_select(0, indices);
 
-    // The same mask as at collection time, so the probability ratio compares
-    // like with like and disallowed actions add no entropy.
-    const torch::Tensor logProbsAll = torch::log_softmax(maskLogits(policy_->forward(mbObservations), mbAllowed), 1);
+    // The same prior and mask as at collection time, so the probability
+    // ratio compares like with like and disallowed actions add no entropy.
+    const torch::Tensor logits = maskLogits(policy_->forward(mbObservations) + mbPriors, mbAllowed);
+    const torch::Tensor logProbsAll = torch::log_softmax(logits, 1);
     const torch::Tensor newLogProbs = logProbsAll.gather(1, mbActions.unsqueeze(1)).squeeze(1);
     const torch::Tensor entropy = -(logProbsAll.exp() * logProbsAll).sum(1).mean();
     const torch::Tensor logRatio = newLogProbs - mbOldLogProbs;

@@ -37,22 +37,28 @@ public:
     };
 
     // Samples an action from the masked categorical policy. actionMask[i] != 0
-    // allows action i. Throws rlq::Error when no action is allowed or a size
-    // does not match.
-    Decision act(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask);
+    // allows action i. logitPrior, when not empty, is a fixed offset added to
+    // the policy network's logits (one per action): a prior the network
+    // learns corrections to, kept with the step so updates see the same
+    // policy. Throws rlq::Error when no action is allowed or a size does not
+    // match.
+    Decision act(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                 const std::vector<float>& logitPrior = {});
 
     // Returns the allowed action of highest probability without sampling.
     // Ties go to the lowest index.
-    int greedyAction(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask) const;
+    int greedyAction(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                     const std::vector<float>& logitPrior = {}) const;
 
     // Returns the masked policy's probability of each action, with 0 for disallowed actions.
     std::vector<float> actionProbabilities(const std::vector<float>& observation,
-                                           const std::vector<uint8_t>& actionMask) const;
+                                           const std::vector<uint8_t>& actionMask,
+                                           const std::vector<float>& logitPrior = {}) const;
 
-    // Stores one step of the current episode. Pass the observation and mask
-    // that act() received and the decision it returned.
+    // Stores one step of the current episode. Pass the observation, mask and
+    // prior that act() received and the decision it returned.
     void recordStep(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
-                    const Decision& decision);
+                    const Decision& decision, const std::vector<float>& logitPrior = {});
 
     // Closes the current episode with its terminal reward. All other steps of
     // the episode get reward 0.
@@ -85,6 +91,7 @@ private:
     struct Batch {
         torch::Tensor observations; // float32 [steps, observationSize]
         torch::Tensor allowed;      // bool [steps, actionCount]
+        torch::Tensor logitPriors;  // float32 [steps, actionCount]
         torch::Tensor actions;      // int64 [steps]
         torch::Tensor logProbs;     // float32 [steps], at collection time
         torch::Tensor values;       // float32 [steps], at collection time
@@ -102,9 +109,10 @@ private:
         int minibatches = 0;
     };
 
-    void validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask) const;
-    torch::Tensor maskedLogProbabilities(const std::vector<float>& observation,
-                                         const std::vector<uint8_t>& actionMask) const;
+    void validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                        const std::vector<float>& logitPrior) const;
+    torch::Tensor maskedLogProbabilities(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
+                                         const std::vector<float>& logitPrior) const;
     double drawUniform();
 
     double applyLearningRate(double progress);

@@ -21,6 +21,13 @@ struct PpoConfig {
     double targetKl = 0.05;           // stop the epochs early above this approx KL; 0 disables
     bool normalizeAdvantages = true;  // per minibatch
     int hiddenWidth = 64;             // width of the two hidden layers of each MLP
+    // Logit bonus, in budget mode, for the width that spreads the budget left
+    // evenly over the remaining units (QuantizationEnv::evenSpendAction).
+    // Episodes then start near the uniform policy at the target and explore
+    // deviations from it, instead of spending the budget on the first units
+    // at random. 2.0 gives that width about 70% of the probability over four
+    // widths at the start; 0 disables the prior.
+    double budgetPrior = 2.0;
 };
 
 } // namespace rlq

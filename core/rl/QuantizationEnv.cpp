@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace rlq {
 
@@ -150,6 +151,49 @@ std::vector<uint8_t> QuantizationEnv::actionMask() const
         mask[size_t(a)] = fitsBudget(currentUnit(), a) ? 1 : 0;
     }
     return mask;
+}
+
+int QuantizationEnv::evenSpendAction() const
+{
+    if (reward_.mode != RewardMode::Budget || done()) {
+        return -1;
+    }
+    const auto u = size_t(currentUnit());
+    int64_t parametersLeft = 0;
+    std::vector<int64_t> bytesLeftAt(allowedBits_.size(), 0);   // bytes of units [u, end) all at width a
+    for (size_t v = u; v < units_.size(); ++v) {
+        parametersLeft += units_[v].parameterCount;
+        for (size_t a = 0; a < allowedBits_.size(); ++a) {
+            bytesLeftAt[a] += unitBytes_[v][a];
+        }
+    }
+
+    // Each budget votes for its nearest width; the tighter vote wins so
+    // the prior never points past either budget.
+    int chosen = -1;
+    auto vote = [&](auto spendAt, double left) {
+        int nearest = 0;
+        double nearestDistance = std::numeric_limits<double>::infinity();
+        for (int a = 0; a < actionCount(); ++a) {
+            if (!fitsBudget(currentUnit(), a)) {
+                continue;   // a bonus on a masked width would be void
+            }
+            const double distance = std::abs(std::log(std::max(1e-9, spendAt(a)) / std::max(1e-9, left)));
+            if (distance < nearestDistance) {
+                nearestDistance = distance;
+                nearest = a;
+            }
+        }
+        chosen = chosen < 0 ? nearest : std::min(chosen, nearest);
+    };
+    if (reward_.targetBits > 0) {
+        const double bitsLeft = reward_.targetBits * double(totalParameters_) - double(bitParametersUsed_);
+        vote([&](int a) { return double(allowedBits_[size_t(a)]) * double(parametersLeft); }, bitsLeft);
+    }
+    if (budgetBytes_ > 0) {
+        vote([&](int a) { return double(bytesLeftAt[size_t(a)]); }, double(budgetBytes_ - bytesUsed_));
+    }
+    return chosen;
 }
 
 void QuantizationEnv::step(int action)

@@ -49,6 +49,10 @@ void RolloutBuffer::validateStep(const RolloutStep& step) const
         throw Error("PPO rollout step has an action mask of " + std::to_string(step.actionMask.size()) +
                     " entries but the agent has " + std::to_string(actionCount_) + " actions");
     }
+    if (int(step.logitPrior.size()) != actionCount_) {
+        throw Error("PPO rollout step has a logit prior of " + std::to_string(step.logitPrior.size()) +
+                    " entries but the agent has " + std::to_string(actionCount_) + " actions");
+    }
     if (step.action < 0 || step.action >= actionCount_) {
         throw Error("PPO rollout step has action " + std::to_string(step.action) + ", which is outside 0.." +
                     std::to_string(actionCount_ - 1));
@@ -83,6 +87,7 @@ namespace {
 struct StepTensors {
     torch::Tensor observations; // [steps, observationSize] float32
     torch::Tensor actionMasks;  // [steps, actionCount] uint8
+    torch::Tensor logitPriors;  // [steps, actionCount] float32
     torch::Tensor actions;      // [steps] int64
     torch::Tensor logProbs;     // [steps] float32
     torch::Tensor values;       // [steps] float32
@@ -93,6 +98,7 @@ StepTensors allocateStepTensors(int64_t stepCount, int observationSize, int acti
     StepTensors tensors;
     tensors.observations = torch::empty({stepCount, observationSize}, torch::kFloat32);
     tensors.actionMasks = torch::empty({stepCount, actionCount}, torch::kUInt8);
+    tensors.logitPriors = torch::empty({stepCount, actionCount}, torch::kFloat32);
     tensors.actions = torch::empty({stepCount}, torch::kInt64);
     tensors.logProbs = torch::empty({stepCount}, torch::kFloat32);
     tensors.values = torch::empty({stepCount}, torch::kFloat32);
@@ -104,6 +110,8 @@ void storeStep(StepTensors& tensors, int64_t row, const RolloutStep& step)
     std::memcpy(tensors.observations[row].data_ptr<float>(), step.observation.data(),
                 step.observation.size() * sizeof(float));
     std::memcpy(tensors.actionMasks[row].data_ptr<uint8_t>(), step.actionMask.data(), step.actionMask.size());
+    std::memcpy(tensors.logitPriors[row].data_ptr<float>(), step.logitPrior.data(),
+                step.logitPrior.size() * sizeof(float));
     tensors.actions.data_ptr<int64_t>()[row] = step.action;
     tensors.logProbs.data_ptr<float>()[row] = step.logProb;
     tensors.values.data_ptr<float>()[row] = step.value;
@@ -116,6 +124,8 @@ RolloutStep readStep(const StepTensors& tensors, int64_t row)
     step.observation.assign(observation, observation + tensors.observations.size(1));
     const uint8_t* mask = tensors.actionMasks[row].data_ptr<uint8_t>();
     step.actionMask.assign(mask, mask + tensors.actionMasks.size(1));
+    const float* prior = tensors.logitPriors[row].data_ptr<float>();
+    step.logitPrior.assign(prior, prior + tensors.logitPriors.size(1));
     step.action = int(tensors.actions.data_ptr<int64_t>()[row]);
     step.logProb = tensors.logProbs.data_ptr<float>()[row];
     step.value = tensors.values.data_ptr<float>()[row];
@@ -161,6 +171,7 @@ void RolloutBuffer::save(torch::serialize::OutputArchive& archive) const
     archive.write("pending_length", torch::tensor({int64_t(pending_.size())}, torch::kInt64));
     archive.write("observations", tensors.observations);
     archive.write("action_masks", tensors.actionMasks);
+    archive.write("logit_priors", tensors.logitPriors);
     archive.write("actions", tensors.actions);
     archive.write("log_probs", tensors.logProbs);
     archive.write("values", tensors.values);
@@ -175,6 +186,7 @@ void RolloutBuffer::load(torch::serialize::InputArchive& archive)
     archive.read("pending_length", pendingLength);
     archive.read("observations", tensors.observations);
     archive.read("action_masks", tensors.actionMasks);
+    archive.read("logit_priors", tensors.logitPriors);
     archive.read("actions", tensors.actions);
     archive.read("log_probs", tensors.logProbs);
     archive.read("values", tensors.values);
@@ -186,6 +198,7 @@ void RolloutBuffer::load(torch::serialize::InputArchive& archive)
     const int64_t stepCount = lengths.sum().item<int64_t>() + pendingLength.item<int64_t>();
     requireShape(tensors.observations, "observations", {stepCount, observationSize_}, torch::kFloat32);
     requireShape(tensors.actionMasks, "action_masks", {stepCount, actionCount_}, torch::kUInt8);
+    requireShape(tensors.logitPriors, "logit_priors", {stepCount, actionCount_}, torch::kFloat32);
     requireShape(tensors.actions, "actions", {stepCount}, torch::kInt64);
     requireShape(tensors.logProbs, "log_probs", {stepCount}, torch::kFloat32);
     requireShape(tensors.values, "values", {stepCount}, torch::kFloat32);

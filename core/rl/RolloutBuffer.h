@@ -15,6 +15,7 @@ namespace rlq {
 struct RolloutStep {
     std::vector<float> observation;
     std::vector<uint8_t> actionMask; // != 0 = allowed
+    std::vector<float> logitPrior;   // fixed offset added to the policy logits, one per action
     int action = 0;
     float logProb = 0;               // log-probability of `action` under the masked policy
     float value = 0;                 // value estimate of `observation`

@@ -94,7 +94,8 @@ nlohmann::json settingsToJson(const RunSettings& s)
           {"max_grad_norm", s.ppo.maxGradNorm},
           {"target_kl", s.ppo.targetKl},
           {"normalize_advantages", s.ppo.normalizeAdvantages},
-          {"hidden_width", s.ppo.hiddenWidth}}},
+          {"hidden_width", s.ppo.hiddenWidth},
+          {"budget_prior", s.ppo.budgetPrior}}},
     };
 }
 
@@ -157,6 +158,7 @@ RunSettings settingsFromJson(const nlohmann::json& json, const std::string& sour
     readField(ppo, "target_kl", s.ppo.targetKl, sourceName);
     readField(ppo, "normalize_advantages", s.ppo.normalizeAdvantages, sourceName);
     readField(ppo, "hidden_width", s.ppo.hiddenWidth, sourceName);
+    readField(ppo, "budget_prior", s.ppo.budgetPrior, sourceName);
     return s;
 }
 

@@ -89,6 +89,7 @@ private:
     void restoreCheckpoint();
     void runEpisodes();
     EpisodeResult runOneEpisode(int episode);
+    std::vector<float> budgetPrior() const;
     double validationLoss(const std::vector<int>& bits, bool& cacheHit, bool& interrupted);
     void saveCheckpoint(int episodesDone);
     void writeBestPolicy(const std::vector<PolicyReport>& reports) const;
@@ -321,6 +322,16 @@ double SearchEngine::validationLoss(const std::vector<int>& bits, bool& cacheHit
     return loss;
 }
 
+std::vector<float> SearchEngine::budgetPrior() const
+{
+    std::vector<float> prior(size_t(env_->actionCount()), 0.0f);
+    const int even = env_->evenSpendAction();
+    if (even >= 0) {
+        prior[size_t(even)] = float(settings_.ppo.budgetPrior);
+    }
+    return prior;
+}
+
 EpisodeResult SearchEngine::runOneEpisode(int episode)
 {
     const auto episodeStart = Clock::now();
@@ -328,8 +339,9 @@ EpisodeResult SearchEngine::runOneEpisode(int episode)
     while (!env_->done()) {
         const auto observation = env_->observation();
         const auto mask = env_->actionMask();
-        const auto decision = agent_->act(observation, mask);
-        agent_->recordStep(observation, mask, decision);
+        const auto prior = budgetPrior();
+        const auto decision = agent_->act(observation, mask, prior);
+        agent_->recordStep(observation, mask, decision, prior);
         env_->step(decision.action);
     }
 
