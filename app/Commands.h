@@ -10,9 +10,11 @@ namespace rlq::cli {
 int runEval(const std::vector<std::string>& args);
 int runTokenize(const std::vector<std::string>& args);
 int runSearch(const std::vector<std::string>& args);
+int runApply(const std::vector<std::string>& args);
 
 extern const char* const kEvalUsage;
 extern const char* const kTokenizeUsage;
 extern const char* const kSearchUsage;
+extern const char* const kApplyUsage;
 
 } // namespace rlq::cli

@@ -51,7 +51,7 @@ const char* const kSearchUsage =
     "  --ppo-lr LR              agent learning rate (default 3e-3)\n"
     "  --entropy C              entropy bonus coefficient (default 0.01)\n"
     "  --budget-prior L         logit bonus for the width that spreads the budget\n"
-    "                           left evenly (budget mode; default 2, 0 = off)\n"
+    "                           left evenly (budget mode; default 3, 0 = off)\n"
     "run folder\n"
     "  --out FOLDER             run folder (default runs/MODEL-DATASET-seedS-TIME)\n"
     "  --resume                 continue the run in --out from its last episode\n"

@@ -21,6 +21,8 @@ const char* const kUsage =
     "commands:\n"
     "  search     find a per-layer bit-width policy with PPO and compare it with\n"
     "             uniform quantization\n"
+    "  apply      apply a saved policy to its model and export the quantized\n"
+    "             checkpoint (packed and/or Hugging Face folder)\n"
     "  eval       perplexity and multiple-choice accuracy of a model on a dataset\n"
     "  tokenize   GPT-2 token ids of standard input (or text of ids with --decode)\n"
     "\n"
@@ -34,6 +36,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"search", rlq::cli::runSearch, rlq::cli::kSearchUsage},
+    {"apply", rlq::cli::runApply, rlq::cli::kApplyUsage},
     {"eval", rlq::cli::runEval, rlq::cli::kEvalUsage},
     {"tokenize", rlq::cli::runTokenize, rlq::cli::kTokenizeUsage},
 };

@@ -1,7 +1,10 @@
 #include "model/ModelLocator.h"
 
+#include "export/QuantizedCheckpoint.h"
+
 #include "util/AtomicFile.h"
 #include "util/Error.h"
+#include "util/Hash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -103,7 +106,7 @@ void requireFile(const std::filesystem::path& folder, const char* name)
 {
     if (!std::filesystem::exists(folder / name)) {
         throw Error((folder / name).string() + " not found; a GPT-2 model folder needs config.json, "
-                                               "model.safetensors, vocab.json and merges.txt");
+                                               "model.safetensors (or a packed RLQ checkpoint), vocab.json and merges.txt");
     }
 }
 
@@ -205,7 +208,8 @@ std::vector<ModelSource> listCachedGpt2Models()
 
 LoadedModel loadModel(const ModelSource& source)
 {
-    for (const char* name : {"config.json", "model.safetensors", "vocab.json", "merges.txt"}) {
+    const bool packed = isPackedCheckpoint(source.folder);
+    for (const char* name : {"config.json", packed ? kPackedWeightsFile : "model.safetensors", "vocab.json", "merges.txt"}) {
         requireFile(source.folder, name);
     }
 
@@ -216,7 +220,8 @@ LoadedModel loadModel(const ModelSource& source)
                     std::to_string(model.tokenizer.vocabSize()) + " ids but config.json's vocab_size is " +
                     std::to_string(model.config.vocabSize) + "; use the tokenizer files that came with the model");
     }
-    model.weights = loadGpt2Weights(source.folder / "model.safetensors", model.config);
+    model.weights = packed ? readPackedWeights(source.folder, model.config)
+                           : loadGpt2Weights(source.folder / "model.safetensors", model.config);
     return model;
 }
 
@@ -231,24 +236,18 @@ namespace rlq {
 
 std::string modelFingerprint(const std::filesystem::path& folder)
 {
-    uint64_t hash = 14695981039346656037ull;   // FNV-1a 64-bit offset basis
-    std::vector<char> buffer(1 << 20);
-    for (const char* name : {"config.json", "model.safetensors"}) {
-        std::ifstream in(folder / name, std::ios::binary);
-        if (!in) {
+    // A packed RLQ checkpoint has no model.safetensors; its packed file
+    // identifies the weights instead.
+    const char* weightsFile = std::filesystem::exists(folder / "rlq_manifest.json") ? "model.rlq.safetensors"
+                                                                                   : "model.safetensors";
+    uint64_t hash = kFnv1a64Basis;
+    for (const char* name : {"config.json", weightsFile}) {
+        if (!std::filesystem::exists(folder / name)) {
             throw Error((folder / name).string() + " not found; cannot fingerprint the model");
         }
-        while (in) {
-            in.read(buffer.data(), std::streamsize(buffer.size()));
-            const auto count = size_t(in.gcount());
-            for (size_t i = 0; i < count; ++i) {
-                hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;   // FNV prime
-            }
-        }
+        hash = fnv1a64File(folder / name, hash);
     }
-    char text[32];
-    std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(hash));
-    return text;
+    return fnv1a64Text(hash);
 }
 
 } // namespace rlq

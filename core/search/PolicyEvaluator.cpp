@@ -125,10 +125,31 @@ Gpt2Weights PolicyEvaluator::finetunedWeights(const std::vector<int>& unitBits, 
         return quantizedWeights(unitBits);
     }
     const auto bits = matrixBits(unitBits);
+    Gpt2Weights result = finetunedLatentWeights(unitBits, keepGoing);
+
+    // Evaluation uses the fine-tuned weights quantized once more.
+    c10::InferenceMode inference;
+    for (size_t m = 0; m < matrices_.size(); ++m) {
+        const WeightUnit& unit = matrices_[m];
+        if (bits[m] != kUnquantizedBits) {
+            const auto canonical = toCanonical(unitTensor(result, unit), unit.kind);
+            unitTensor(result, unit) = fromCanonical(fakeQuantize(canonical, schemeFor(bits[m])), unit.kind);
+        }
+    }
+    return result;
+}
+
+Gpt2Weights PolicyEvaluator::finetunedLatentWeights(const std::vector<int>& unitBits,
+                                                    const std::function<bool()>& keepGoing)
+{
+    const auto bits = matrixBits(unitBits);
 
     // A fresh trainable copy of the original: every policy starts from the
     // same float32 weights.
     Gpt2Weights master = original_.clone();
+    if (finetune_.steps == 0) {
+        return master;
+    }
     std::vector<torch::Tensor> parameters;
     for (auto& [name, tensor] : master.namedMutable()) {
         tensor->set_requires_grad(true);
@@ -162,21 +183,10 @@ Gpt2Weights PolicyEvaluator::finetunedWeights(const std::vector<int>& unitBits, 
         optimizer.step();
     }
 
-    // Evaluation uses the fine-tuned weights quantized once more, without
-    // the autograd graph.
-    c10::InferenceMode inference;
-    Gpt2Weights result = master;
-    for (auto& [name, tensor] : result.namedMutable()) {
+    for (auto& [name, tensor] : master.namedMutable()) {
         *tensor = tensor->detach();
     }
-    for (size_t m = 0; m < matrices_.size(); ++m) {
-        const WeightUnit& unit = matrices_[m];
-        if (bits[m] != kUnquantizedBits) {
-            const auto canonical = toCanonical(unitTensor(result, unit), unit.kind);
-            unitTensor(result, unit) = fromCanonical(fakeQuantize(canonical, schemeFor(bits[m])), unit.kind);
-        }
-    }
-    return result;
+    return master;
 }
 
 int64_t PolicyEvaluator::unitBytes(int unit, int bits) const
@@ -216,6 +226,26 @@ int64_t PolicyEvaluator::float32Bytes() const
 int64_t PolicyEvaluator::float16Bytes() const
 {
     return (quantizableParameters_ + remainderParameters_) * 2;
+}
+
+SplitSettings runSplitSettings(const RunSettings& settings)
+{
+    SplitSettings split;
+    split.seed = settings.seed;
+    split.validationFraction = settings.validationFraction;
+    split.maxTrainItems = settings.maxFinetuneItems;
+    split.maxValidationItems = settings.maxValidationItems;
+    return split;
+}
+
+std::unique_ptr<PolicyEvaluator> makeRunEvaluator(const RunSettings& settings, const LoadedModel& model,
+                                                  const DatasetSplits& splits)
+{
+    const auto ids = model.tokenizer.encode(splits.finetune.text);
+    auto finetuneIds = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64);
+    return std::make_unique<PolicyEvaluator>(model.config, model.weights,
+                                             makeDecisionUnits(model.config, settings.quant.groupUnitsPerBlock),
+                                             settings.quant, settings.finetune, std::move(finetuneIds), settings.seed);
 }
 
 } // namespace rlq

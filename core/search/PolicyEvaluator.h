@@ -1,11 +1,14 @@
 #pragma once
 
+#include "data/Dataset.h"
 #include "model/Gpt2Model.h"
+#include "model/ModelLocator.h"
 #include "search/SearchTypes.h"
 
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace rlq {
@@ -47,6 +50,13 @@ public:
     // policy alone. `keepGoing` is checked between steps.
     Gpt2Weights finetunedWeights(const std::vector<int>& unitBits, const std::function<bool()>& keepGoing = {});
 
+    // The float32 weights behind finetunedWeights, before the final
+    // quantization: what a checkpoint export quantizes to its stored form.
+    // A deep copy of the original when the step count is 0.
+    Gpt2Weights finetunedLatentWeights(const std::vector<int>& unitBits, const std::function<bool()>& keepGoing = {});
+
+    QuantScheme schemeFor(int bits) const;
+
     // Footprint of the whole model in bytes: quantized matrices with their
     // fp16 scales and zero points, plus the float32 remainder.
     int64_t footprint(const std::vector<int>& unitBits) const;
@@ -55,12 +65,12 @@ public:
     int64_t float32Bytes() const;
     int64_t float16Bytes() const;
     int64_t quantizableParameters() const { return quantizableParameters_; }
+    int64_t finetuneTokenCount() const { return finetuneIds_.numel(); }
 
     // Bytes of unit `unit` at `bits` (all its matrices).
     int64_t unitBytes(int unit, int bits) const;
 
 private:
-    QuantScheme schemeFor(int bits) const;
     const torch::Tensor& cachedQuantized(int matrix, int bits);
     torch::Tensor finetuneBatch(int step) const;
 
@@ -76,5 +86,14 @@ private:
     int64_t quantizableParameters_ = 0;
     int64_t remainderParameters_ = 0;
 };
+
+// Split settings of a run: its seed, validation fraction and row limits.
+SplitSettings runSplitSettings(const RunSettings& settings);
+
+// The evaluator a run uses: its decision units, quantization settings, and
+// fine-tuning settings, split and seed. A policy applied through it gets
+// exactly the fine-tuning it got during the run.
+std::unique_ptr<PolicyEvaluator> makeRunEvaluator(const RunSettings& settings, const LoadedModel& model,
+                                                  const DatasetSplits& splits);
 
 } // namespace rlq

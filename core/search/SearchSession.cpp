@@ -31,11 +31,6 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-torch::Tensor tokensAsTensor(const std::vector<int32_t>& ids)
-{
-    return torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64);
-}
-
 std::string policyKey(const std::vector<int>& bits)
 {
     std::string key;
@@ -146,30 +141,24 @@ void SearchEngine::loadModelAndData()
     model_.emplace(loadModel(settings_.model));
     modelFingerprint_ = modelFingerprint(model_->source.folder);
 
-    SplitSettings splitSettings;
-    splitSettings.seed = settings_.seed;
-    splitSettings.validationFraction = settings_.validationFraction;
-    splitSettings.maxTrainItems = settings_.maxFinetuneItems;
-    splitSettings.maxValidationItems = settings_.maxValidationItems;
-    const DatasetSplits splits = loadDatasetSplits(resolveDatasetSpec(settings_.dataset), splitSettings);
+    const DatasetSplits splits = loadDatasetSplits(resolveDatasetSpec(settings_.dataset), runSplitSettings(settings_));
     datasetName_ = splits.name;
     hasQuestions_ = isQuestionAnswering(splits.layout);
     testItems_ = splits.test.items;
 
+    evaluator_ = makeRunEvaluator(settings_, *model_, splits);
+    log("fine-tuning split: " + splits.finetune.description + ", " + std::to_string(evaluator_->finetuneTokenCount()) +
+        " tokens");
+
     const auto& tokenizer = model_->tokenizer;
-    const auto finetuneIds = tokenizer.encode(splits.finetune.text);
     const auto validationIds = tokenizer.encode(splits.validation.text);
     testIds_ = tokenizer.encode(splits.test.text);
     validation_ = makeWindows(validationIds, settings_.eval.window, settings_.eval.validationTokens, "validation");
     sensitivityWindows_ = makeWindows(validationIds, settings_.eval.window, settings_.eval.sensitivityTokens, "validation");
-    log("fine-tuning split: " + splits.finetune.description + ", " + std::to_string(finetuneIds.size()) + " tokens");
     log("validation split: " + splits.validation.description + ", " + std::to_string(validation_.targets.numel()) +
         " tokens scored per episode");
     log("test split: " + splits.test.description + ", " + std::to_string(testIds_.size()) + " tokens");
 
-    evaluator_ = std::make_unique<PolicyEvaluator>(
-        model_->config, model_->weights, makeDecisionUnits(model_->config, settings_.quant.groupUnitsPerBlock),
-        settings_.quant, settings_.finetune, tokensAsTensor(finetuneIds), settings_.seed);
 }
 
 void SearchEngine::measureUnitStatistics()
