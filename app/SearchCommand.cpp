@@ -50,6 +50,8 @@ const char* const kSearchUsage =
     "  --episodes-per-update N  episodes per PPO update (default 8)\n"
     "  --ppo-lr LR              agent learning rate (default 3e-3)\n"
     "  --entropy C              entropy bonus coefficient (default 0.01)\n"
+    "  --init-agent FILE        start the policy and value networks from a finished\n"
+    "                           run's policy_network.pt (same allowed bit-widths)\n"
     "  --budget-prior L         logit bonus for the width that spreads the budget\n"
     "                           left evenly (budget mode; default 3, 0 = off)\n"
     "run folder\n"
@@ -152,6 +154,7 @@ RunSettings settingsFromArguments(const Arguments& a)
     s.ppo.learningRate = a.number("--ppo-lr", s.ppo.learningRate);
     s.ppo.entropyCoefficient = a.number("--entropy", s.ppo.entropyCoefficient);
     s.ppo.budgetPrior = a.number("--budget-prior", s.ppo.budgetPrior);
+    s.initAgent = a.value("--init-agent");
     s.runFolder = a.value("--out", defaultRunFolder(s));
     return s;
 }
@@ -234,7 +237,7 @@ int runSearch(const std::vector<std::string>& args)
         {"--model", "--dataset", "--validation-fraction", "--max-train-items", "--episodes", "--mode", "--target-bits",
          "--target-mb", "--lambda", "--bits", "--granularity", "--group-size", "--seed", "--finetune-steps",
          "--finetune-batch", "--finetune-lr", "--val-tokens", "--sensitivity-tokens", "--test-tokens",
-         "--test-questions", "--episodes-per-update", "--ppo-lr", "--entropy", "--budget-prior", "--out", "--threads"},
+         "--test-questions", "--episodes-per-update", "--ppo-lr", "--entropy", "--budget-prior", "--init-agent", "--out", "--threads"},
         {"--per-block", "--resume", "--quiet"});
     const int threads = configureTorchThreads(int(arguments.integer("--threads", 0)));
 

@@ -293,6 +293,27 @@ private slots:
         }
     }
 
+    void policyNetworkStartsANewSearch()
+    {
+        const fs::path network = runFolder_ / runfile::kPolicyNetwork;
+        QVERIFY(fs::exists(network));
+
+        RunSettings settings = demoRun(temp("reused-run"));
+        settings.episodes = 2;
+        settings.initAgent = network;
+        SearchControl control;
+        SilentObserver observer;
+        const RunSummary summary = SearchSession(settings).run(observer, control);
+        QCOMPARE(summary.episodesDone, 2);
+        const auto config = readJsonFile(settings.runFolder / runfile::kConfig);
+        QCOMPARE(config["init_agent"].get<std::string>(), network.string());
+
+        settings.runFolder = temp("missing-agent");
+        settings.initAgent = temp("nowhere.pt");
+        const std::string message = errorMessageOf([&] { validateRunSettings(settings); });
+        QVERIFY2(message.find("nowhere.pt") != std::string::npos, message.c_str());
+    }
+
     void truncatedFileRejected()
     {
         const fs::path folder = temp("truncated");

@@ -369,6 +369,39 @@ private slots:
         }
     }
 
+    void loadNetworksStartsFromTrainedPolicy()
+    {
+        const int stepCount = 6;
+        PpoConfig config;
+        PpoAgent trained(stepCount, kActionCount, config, 5);
+        trainOnFractionTask(trained, config, 30, stepCount, [](int) { return 3; });
+        QTemporaryDir dir;
+        const std::filesystem::path file = std::filesystem::path(dir.path().toStdString()) / "policy_network.pt";
+        trained.save(file);
+
+        // A fresh agent with another seed takes the trained networks only:
+        // it acts like the trained one and starts its own update count.
+        PpoAgent reused(stepCount, kActionCount, config, 99);
+        reused.loadNetworks(file);
+        QCOMPARE(reused.updatesDone(), 0);
+        for (int step = 0; step < stepCount; ++step) {
+            const auto observation = stepObservation(step, stepCount);
+            const auto expected = trained.actionProbabilities(observation, kAllAllowed);
+            const auto actual = reused.actionProbabilities(observation, kAllAllowed);
+            for (int a = 0; a < kActionCount; ++a) {
+                QCOMPARE(actual[size_t(a)], expected[size_t(a)]);
+            }
+        }
+
+        // It keeps learning from there.
+        trainOnFractionTask(reused, config, 2, stepCount, [](int) { return 3; });
+        QCOMPARE(reused.updatesDone(), 2);
+
+        PpoAgent otherSize(stepCount + 1, kActionCount, config, 5);
+        const std::string message = errorMessageOf([&] { otherSize.loadNetworks(file); });
+        QVERIFY2(message.find("observation size") != std::string::npos, message.c_str());
+    }
+
     void loadRejectsMismatchedFile()
     {
         QTemporaryDir folder;

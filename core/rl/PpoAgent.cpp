@@ -532,6 +532,59 @@ void PpoAgent::save(const std::filesystem::path& file) const
     writeFileAtomically(file, bytes);
 }
 
+void PpoAgent::checkArchiveHeader(torch::serialize::InputArchive& archive, const std::string& fileName) const
+{
+    c10::IValue format;
+    if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormatTag) {
+        throw Error(fileName + " is not a PPO agent state file; pass the agent file of a run folder");
+    }
+    const int64_t version = readInteger(archive, "format_version");
+    if (version != kFormatVersion) {
+        throw Error(fileName + " has PPO agent format version " + std::to_string(version) + " but this build reads " +
+                    std::to_string(kFormatVersion) + "; start a new run");
+    }
+
+    const auto checkSize = [&](const char* key, const char* what, int64_t expected) {
+        const int64_t stored = readInteger(archive, key);
+        if (stored != expected) {
+            throw Error(fileName + " was saved for " + what + " " + std::to_string(stored) + " but this agent has " +
+                        std::to_string(expected) + "; resume with the model and settings of the saved run");
+        }
+    };
+    checkSize("observation_size", "observation size", observationSize_);
+    checkSize("action_count", "action count", actionCount_);
+    checkSize("hidden_width", "hidden width", config_.hiddenWidth);
+}
+
+void PpoAgent::loadNetworks(const std::filesystem::path& file)
+{
+    const std::string bytes = readFile(file);
+    const std::string fileName = file.string();
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(bytes.data(), bytes.size());
+        checkArchiveHeader(archive, fileName);
+
+        Mlp policy{nullptr};
+        Mlp valueNetwork{nullptr};
+        {
+            GlobalGeneratorStateGuard keepGlobalSequence;
+            policy = Mlp(observationSize_, config_.hiddenWidth, actionCount_);
+            valueNetwork = Mlp(observationSize_, config_.hiddenWidth, 1);
+        }
+        loadNetwork(policy, archive, "policy");
+        loadNetwork(valueNetwork, archive, "value_network");
+
+        // Fresh Adam moments: the step sizes of the old run do not carry over.
+        policy_ = policy;
+        valueNetwork_ = valueNetwork;
+        optimizer_ = makeOptimizer(policy_, valueNetwork_, config_.learningRate);
+    } catch (const c10::Error& error) {
+        throw Error(fileName + " is not a valid PPO agent state file (" + error.what_without_backtrace() +
+                    "); pass the policy_network.pt or checkpoint/agent.pt of a run folder");
+    }
+}
+
 void PpoAgent::load(const std::filesystem::path& file)
 {
     const std::string bytes = readFile(file);
@@ -541,26 +594,7 @@ void PpoAgent::load(const std::filesystem::path& file)
         torch::serialize::InputArchive archive;
         archive.load_from(bytes.data(), bytes.size());
 
-        c10::IValue format;
-        if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormatTag) {
-            throw Error(fileName + " is not a PPO agent state file; pass the agent file of a run folder");
-        }
-        const int64_t version = readInteger(archive, "format_version");
-        if (version != kFormatVersion) {
-            throw Error(fileName + " has PPO agent format version " + std::to_string(version) + " but this build reads " +
-                        std::to_string(kFormatVersion) + "; start a new run");
-        }
-
-        const auto checkSize = [&](const char* key, const char* what, int64_t expected) {
-            const int64_t stored = readInteger(archive, key);
-            if (stored != expected) {
-                throw Error(fileName + " was saved for " + what + " " + std::to_string(stored) + " but this agent has " +
-                            std::to_string(expected) + "; resume with the model and settings of the saved run");
-            }
-        };
-        checkSize("observation_size", "observation size", observationSize_);
-        checkSize("action_count", "action count", actionCount_);
-        checkSize("hidden_width", "hidden width", config_.hiddenWidth);
+        checkArchiveHeader(archive, fileName);
         const int64_t updatesDone = readInteger(archive, "updates_done");
 
         // Everything loads into new objects first, so a failure leaves this agent unchanged.

@@ -85,6 +85,13 @@ public:
     // sizes, and leaves the agent unchanged in that case.
     void load(const std::filesystem::path& file);
 
+    // Takes only the policy and value networks of a file that save() wrote,
+    // as the starting point of a new search (on the same or a related model
+    // with the same observation and action sizes). The optimizer restarts,
+    // and the rollout, generator and update count stay this agent's. Throws
+    // rlq::Error naming the file when the sizes differ.
+    void loadNetworks(const std::filesystem::path& file);
+
 private:
     // Steps of all finished episodes as [steps, ...] tensors, with advantages
     // and returns from GAE.
@@ -109,6 +116,7 @@ private:
         int minibatches = 0;
     };
 
+    void checkArchiveHeader(torch::serialize::InputArchive& archive, const std::string& fileName) const;
     void validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
                         const std::vector<float>& logitPrior) const;
     torch::Tensor maskedLogProbabilities(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,

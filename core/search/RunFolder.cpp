@@ -56,6 +56,7 @@ nlohmann::json settingsToJson(const RunSettings& s)
         {"dataset", s.dataset},
         {"episodes", s.episodes},
         {"seed", s.seed},
+        {"init_agent", s.initAgent.string()},
         {"validation_fraction", s.validationFraction},
         {"max_finetune_items", s.maxFinetuneItems},
         {"max_validation_items", s.maxValidationItems},
@@ -109,6 +110,9 @@ RunSettings settingsFromJson(const nlohmann::json& json, const std::string& sour
     readField(json, "dataset", s.dataset, sourceName);
     readField(json, "episodes", s.episodes, sourceName);
     readField(json, "seed", s.seed, sourceName);
+    std::string initAgent;
+    readField(json, "init_agent", initAgent, sourceName);
+    s.initAgent = initAgent;
     readField(json, "validation_fraction", s.validationFraction, sourceName);
     readField(json, "max_finetune_items", s.maxFinetuneItems, sourceName);
     readField(json, "max_validation_items", s.maxValidationItems, sourceName);

@@ -21,6 +21,7 @@ constexpr const char* kReportMarkdown = "report.md";
 constexpr const char* kCheckpointFolder = "checkpoint";
 constexpr const char* kAgent = "agent.pt";
 constexpr const char* kState = "state.json";
+constexpr const char* kPolicyNetwork = "policy_network.pt";
 } // namespace runfile
 
 // Schema version of best_policy.json; bump when a field changes meaning.

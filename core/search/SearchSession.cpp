@@ -493,13 +493,18 @@ RunSummary SearchEngine::run(bool resume)
     info_.baseValLoss = meanNllOfWindows(config, model_->weights, validation_.inputs, validation_.targets);
     log("float32 validation perplexity " + std::to_string(std::exp(info_.baseValLoss)));
     createEnvironment();
-    measureSensitivity();
-    env_->setUnits(info_.units);
 
+    // Created before the sensitivity probe, so a starting agent of the
+    // wrong size fails before the long part of the run.
     agent_ = std::make_unique<PpoAgent>(env_->observationSize(), env_->actionCount(), settings_.ppo, settings_.seed);
     if (resume) {
         restoreCheckpoint();
+    } else if (!settings_.initAgent.empty()) {
+        agent_->loadNetworks(settings_.initAgent);
+        log("policy and value networks start from " + settings_.initAgent.string());
     }
+    measureSensitivity();
+    env_->setUnits(info_.units);
 
     info_.modelName = model_->source.name;
     info_.datasetName = datasetName_;
@@ -541,6 +546,8 @@ RunSummary SearchEngine::run(bool resume)
                                                {"seconds", summary.seconds},
                                                {"policies", reports}});
     writeFileAtomically(folder_ / runfile::kReportMarkdown, reportMarkdown(settings_, info_, summary));
+    // The trained networks, to start a later search from (--init-agent).
+    agent_->save(folder_ / runfile::kPolicyNetwork);
     if (!bestBits_.empty()) {
         writeBestPolicy(summary.reports);
     }
@@ -604,6 +611,10 @@ void validateRunSettings(const RunSettings& settings)
 {
     if (settings.quant.allowedBits.empty()) {
         throw Error("no bit-width allowed; pick at least one of " + allowedBitWidthsText());
+    }
+    if (!settings.initAgent.empty() && !fs::is_regular_file(settings.initAgent)) {
+        throw Error("starting agent " + settings.initAgent.string() +
+                    " not found; pass the policy_network.pt of a finished run folder");
     }
     std::vector<int> seen;
     for (int bits : settings.quant.allowedBits) {

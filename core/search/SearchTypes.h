@@ -60,6 +60,7 @@ struct RunSettings {
     size_t maxFinetuneItems = 0;     // QA rows of the fine-tuning split; 0 = all
     size_t maxValidationItems = 0;   // QA rows of the validation split; 0 = all
     std::filesystem::path runFolder; // where config.json, events.jsonl, ... go
+    std::filesystem::path initAgent; // policy_network.pt of an earlier run to start from; empty = fresh networks
     QuantSettings quant;
     RewardSettings reward;
     FinetuneSettings finetune;
