@@ -29,6 +29,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -371,6 +372,25 @@ private slots:
             QCOMPARE(units[i].at("name").get<std::string>(), window_->runData().info().units[i].name);
             QCOMPARE(units[i].at("bits").get<int>(), best[i]);
         }
+    }
+
+    void exportedCheckpointLoads()
+    {
+        requireFinishedRun();
+        const QString destination = QDir(runsFolder_.path()).filePath(QStringLiteral("checkpoint-export"));
+        QSignalSpy finished(window_.get(), &MainWindow::checkpointExportFinished);
+        QCOMPARE(window_->exportCheckpoint(destination), QString());
+        QVERIFY(window_->checkpointExportRunning());
+        QVERIFY(!window_->exportCheckpoint(destination).isEmpty());   // one export at a time
+        QVERIFY(finished.wait(kFinishTimeoutMs));
+        QCOMPARE(finished.first().first().toString(), QString());
+        QVERIFY(!window_->checkpointExportRunning());
+
+        // Both folders load as models with the run's units quantized.
+        const rlq::LoadedModel packed = rlq::loadModel(QDir(destination).filePath(QStringLiteral("packed")).toStdString());
+        const rlq::LoadedModel hf = rlq::loadModel(QDir(destination).filePath(QStringLiteral("hf")).toStdString());
+        QCOMPARE(packed.weights.parameterCount(), hf.weights.parameterCount());
+        QVERIFY(window_->logText().contains(QStringLiteral("Quantized checkpoints written to")));
     }
 
     void exportsReportAndPlots()

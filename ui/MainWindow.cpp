@@ -163,6 +163,8 @@ void MainWindow::buildMenus()
     openRunAction_->setShortcut(QKeySequence::Open);
     file->addSeparator();
     exportPolicyAction_ = file->addAction(tr("Export &Best Policy…"), this, &MainWindow::chooseBestPolicyExport);
+    exportCheckpointAction_ =
+        file->addAction(tr("Export &Quantized Checkpoint…"), this, &MainWindow::chooseCheckpointExport);
     exportReportAction_ = file->addAction(tr("Export &Report…"), this, &MainWindow::chooseReportExport);
     exportPlotMenu_ = file->addMenu(tr("Export &Plot"));
     for (const ExportablePlot& plot : exportablePlots()) {
@@ -462,6 +464,8 @@ void MainWindow::updateActions()
     const QDir folder(runFolder_);
     const bool hasFolder = !runFolder_.isEmpty();
     exportPolicyAction_->setEnabled(hasFolder && folder.exists(QStringLiteral("best_policy.json")));
+    exportCheckpointAction_->setEnabled(hasFolder && folder.exists(QStringLiteral("best_policy.json")) &&
+                                        !checkpointExportRunning_);
     exportReportAction_->setEnabled(hasFolder && (folder.exists(QStringLiteral("report.md")) ||
                                                   folder.exists(QStringLiteral("report.json"))));
 }

@@ -74,6 +74,17 @@ public:
     QString exportBestPolicy(const QString& destination) const;
     QString exportReport(const QString& destination) const;   // .md or .json
     QString exportPlot(const QString& fileStem, const QString& destination) const;
+    // Starts writing the run's best policy as quantized checkpoints on a
+    // background thread: the packed checkpoint in DEST/packed and the
+    // dequantized Hugging Face folder in DEST/hf, with the run's
+    // fine-tuning replayed. Returns the reason when it cannot start;
+    // checkpointExportFinished reports the end.
+    QString exportCheckpoint(const QString& destination);
+    bool checkpointExportRunning() const { return checkpointExportRunning_; }
+
+signals:
+    // Empty message on success, else the error.
+    void checkpointExportFinished(const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -105,6 +116,7 @@ private:
     void chooseReportExport();
     void choosePlotExport(const QString& fileStem);
     void chooseAllPlotsExport();
+    void chooseCheckpointExport();
     void showError(const QString& title, const QString& message);
 
     SearchController* controller_ = nullptr;
@@ -120,6 +132,7 @@ private:
     bool viewsShowControllerRun_ = false;
     bool stopRequested_ = false;     // by Stop or by closing the window, for the current run
     bool closeWhenStopped_ = false;
+    bool checkpointExportRunning_ = false;
     QList<QPointer<InspectorDialog>> inspectors_;
 
     SetupPanel* setupPanel_ = nullptr;
@@ -139,6 +152,7 @@ private:
     QAction* exportPolicyAction_ = nullptr;
     QAction* exportReportAction_ = nullptr;
     QAction* exportAllPlotsAction_ = nullptr;
+    QAction* exportCheckpointAction_ = nullptr;
     QMenu* exportPlotMenu_ = nullptr;
 };
 

@@ -8,14 +8,17 @@
 #include "RunFiles.h"
 #include "SetupPanel.h"
 
+#include "export/ApplyPolicy.h"
 #include "search/RunFolder.h"
 #include "util/Error.h"
 
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QMessageBox>
 #include <QStatusBar>
+#include <QtConcurrent/QtConcurrentRun>
 
 namespace rlq::ui {
 
@@ -111,6 +114,55 @@ QString MainWindow::exportPlot(const QString& fileStem, const QString& destinati
     return tr("There is no plot named %1.").arg(fileStem);
 }
 
+QString MainWindow::exportCheckpoint(const QString& destination)
+{
+    const QString policy = QDir(runFolder_).filePath(QString::fromLatin1(rlq::runfile::kBestPolicy));
+    if (runFolder_.isEmpty() || !QFileInfo::exists(policy)) {
+        return tr("No best_policy.json in the run folder yet; a run writes it when it finishes or stops.");
+    }
+    if (checkpointExportRunning_) {
+        return tr("A checkpoint export is already running; wait for it to finish.");
+    }
+
+    rlq::ApplyRequest request;
+    request.policyFile = policy.toStdString();
+    request.packedFolder = QDir(destination).filePath(QStringLiteral("packed")).toStdString();
+    request.hfFolder = QDir(destination).filePath(QStringLiteral("hf")).toStdString();
+
+    // Loading the model and replaying the fine-tuning takes seconds, so it
+    // runs off the UI thread; log lines come back queued.
+    QPointer<MainWindow> self(this);
+    auto log = [self](const std::string& line) {
+        QMetaObject::invokeMethod(
+            self, [self, text = QString::fromStdString(line)] { if (self) self->appendLog(text); }, Qt::QueuedConnection);
+    };
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, destination] {
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        checkpointExportRunning_ = false;
+        updateActions();
+        if (error.isEmpty()) {
+            appendLog(tr("Quantized checkpoints written to %1 (packed/ and hf/)").arg(destination));
+        } else {
+            appendLog(tr("Checkpoint export failed: %1").arg(error));
+        }
+        emit checkpointExportFinished(error);
+    });
+    watcher->setFuture(QtConcurrent::run([request, log]() -> QString {
+        try {
+            rlq::applyPolicy(request, log);
+        } catch (const std::exception& error) {
+            return QString::fromStdString(error.what());
+        }
+        return {};
+    }));
+    checkpointExportRunning_ = true;
+    updateActions();
+    appendLog(tr("Exporting quantized checkpoints to %1…").arg(destination));
+    return {};
+}
+
 // ---------------------------------------------------------------------------
 // The same operations behind file dialogs
 
@@ -197,6 +249,29 @@ void MainWindow::chooseAllPlotsExport()
         return;
     }
     statusBar()->showMessage(tr("Plots written to %1").arg(folder), 8000);
+}
+
+void MainWindow::chooseCheckpointExport()
+{
+    const QString folder = QFileDialog::getExistingDirectory(
+        this, tr("Export the quantized checkpoints (packed/ and hf/) into…"), QDir::homePath());
+    if (folder.isEmpty()) {
+        return;
+    }
+    const QString error = exportCheckpoint(folder);
+    if (!error.isEmpty()) {
+        showError(tr("Export failed"), error);
+        return;
+    }
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = connect(this, &MainWindow::checkpointExportFinished, this, [this, folder, connection](const QString& result) {
+        disconnect(*connection);
+        if (!result.isEmpty()) {
+            showError(tr("Export failed"), result);
+            return;
+        }
+        statusBar()->showMessage(tr("Quantized checkpoints written to %1").arg(folder), 8000);
+    });
 }
 
 } // namespace rlq::ui

@@ -107,7 +107,8 @@ ApplyResult applyPolicy(const ApplyRequest& request, const std::function<void(co
         throw Error("nothing to write; pass --packed FOLDER, --hf FOLDER or both");
     }
     const PolicyFile policy = readPolicyFile(request.policyFile);
-    const std::string modelSpec = request.model.empty() ? policy.modelName : request.model;
+    // The run's own model spec (a path or cache name); modelName is only a label.
+    const std::string modelSpec = request.model.empty() ? policy.settings.model : request.model;
     say(log, "loading model " + modelSpec);
     const LoadedModel model = loadModel(modelSpec);
     checkFingerprint(policy, model, request.allowOtherModel, log);

@@ -17,7 +17,7 @@ namespace rlq {
 
 struct ApplyRequest {
     std::filesystem::path policyFile;
-    std::string model;                    // empty: the model the policy names
+    std::string model;                    // empty: the model of the run that found the policy
     bool finetune = true;                 // replay the run's fine-tuning (same split, steps, seed)
     bool allowOtherModel = false;         // accept weights whose fingerprint differs from the policy's
     std::filesystem::path packedFolder;   // empty: no packed checkpoint
