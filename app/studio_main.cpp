@@ -56,7 +56,11 @@ CommandLine parseCommandLine(const QApplication& app)
                                      Studio::tr("Dataset of the --screenshot run: demo, a dataset folder or file "
                                                 "(default demo)."),
                                      Studio::tr("D"), QStringLiteral("demo"));
-    parser.addOptions({screenshot, episodes, model, dataset});
+    const QCommandLineOption captureAt(QStringLiteral("capture-at"),
+                                       Studio::tr("Episode after which the --screenshot run renders the main window "
+                                                  "(default: three quarters of --episodes)."),
+                                       Studio::tr("N"), QStringLiteral("0"));
+    parser.addOptions({screenshot, episodes, model, dataset, captureAt});
     parser.process(app);
 
     CommandLine result;
@@ -68,6 +72,13 @@ CommandLine parseCommandLine(const QApplication& app)
         std::fprintf(stderr, "rlq-studio: %s\n",
                      qPrintable(Studio::tr("--episodes '%1' is not valid; pass a whole number of at least 1")
                                     .arg(parser.value(episodes))));
+        std::exit(2);
+    }
+    result.screenshot.captureAtEpisode = parser.value(captureAt).toInt(&ok);
+    if (!ok || result.screenshot.captureAtEpisode < 0) {
+        std::fprintf(stderr, "rlq-studio: %s\n",
+                     qPrintable(Studio::tr("--capture-at '%1' is not valid; pass a whole number of at least 0")
+                                    .arg(parser.value(captureAt))));
         std::exit(2);
     }
     result.screenshot.model = parser.value(model);

@@ -27,7 +27,9 @@
 #include <QImage>
 #include <QLabel>
 #include <QMessageBox>
+#include <QProcess>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -471,6 +473,27 @@ private slots:
         // The window stays usable: a valid model makes Start available again.
         applyQuickSettings(QStringLiteral("after-failure"));
         QTRY_VERIFY_WITH_TIMEOUT(window_->startAction()->isEnabled(), 30000);
+    }
+
+    void screenshotRendersMidRun()
+    {
+        // The real program: it renders the window after episode 3 of 6 while
+        // the run goes on, pauses for the inspector, then stops the run.
+        const QString studio = qEnvironmentVariable("RLQ_BINARY_DIR") + QStringLiteral("/ui/rlq-studio");
+        const QString shot = QDir(runsFolder_.path()).filePath(QStringLiteral("shot.png"));
+        QProcess process;
+        process.start(studio, {QStringLiteral("--screenshot"), shot, QStringLiteral("--episodes"), QStringLiteral("6"),
+                               QStringLiteral("--capture-at"), QStringLiteral("3")});
+        QVERIFY(process.waitForFinished(kFinishTimeoutMs));
+        QVERIFY2(process.exitCode() == 0, process.readAllStandardError().constData());
+        QVERIFY(isPng(shot));
+        QVERIFY(isPng(QDir(runsFolder_.path()).filePath(QStringLiteral("shot-inspector.png"))));
+        QVERIFY(QImage(shot).width() >= 1000);
+        const QString output = QString::fromLocal8Bit(process.readAllStandardOutput());
+        const QRegularExpression captured(QStringLiteral("after episode (\\d+) of 6, while the run goes on"));
+        const auto match = captured.match(output);
+        QVERIFY2(match.hasMatch(), qPrintable(output));
+        QVERIFY(match.captured(1).toInt() >= 3 && match.captured(1).toInt() < 6);
     }
 
     void settingsPersistAcrossWindows()

@@ -165,6 +165,17 @@ void CurvesPanel::drawBaselines()
                                                 : QString::fromStdString(name);
         addBaselineLine(report->valPpl, label, bitWidthColor(bits).darker(130));
     }
+
+    // Until the final report, the references measured at the start of the
+    // run stand in for the baselines.
+    if (uniform.empty() && data_.hasInfo()) {
+        const auto& info = data_.info();
+        for (size_t i = 0; i < info.uniformValPpl.size() && i < info.allowedBits.size(); ++i) {
+            const int bits = info.allowedBits[i];
+            addBaselineLine(info.uniformValPpl[i], tr("uniform %1-bit (fine-tuned)").arg(bits),
+                            bitWidthColor(bits).darker(130));
+        }
+    }
     drawnBaselines_ = baselines.size();
     drewFloat32Line_ = float32 > 0;
 }

@@ -76,8 +76,9 @@ void ScreenshotDriver::start()
     window_.setupPanel()->applySettings(settings);
 
     SearchController* controller = window_.controller();
-    connect(controller, &SearchController::runFinished, this,
-            [this] { QTimer::singleShot(kSettleMilliseconds, this, &ScreenshotDriver::captureWindow); });
+    connect(controller, &SearchController::episodeFinished, this, &ScreenshotDriver::onEpisode);
+    connect(controller, &SearchController::stateChanged, this, &ScreenshotDriver::onStateChanged);
+    connect(controller, &SearchController::runFinished, this, &ScreenshotDriver::onRunFinished);
     connect(controller, &SearchController::runFailed, this,
             [this](const QString& message) { fail(tr("the run failed: %1").arg(message)); });
 
@@ -99,6 +100,36 @@ void ScreenshotDriver::startWhenValid()
     window_.startRun();
 }
 
+void ScreenshotDriver::onEpisode()
+{
+    ++episodesSeen_;
+    const int target = options_.captureAtEpisode > 0 ? options_.captureAtEpisode : std::max(1, options_.episodes * 3 / 4);
+    if (!windowCaptured_ && episodesSeen_ >= target) {
+        windowCaptured_ = true;
+        QTimer::singleShot(kSettleMilliseconds, this, &ScreenshotDriver::captureWindow);
+    }
+}
+
+void ScreenshotDriver::onStateChanged()
+{
+    if (waitingForPause_ && window_.controller()->state() == SearchController::State::Paused) {
+        waitingForPause_ = false;
+        openInspector();
+    }
+}
+
+void ScreenshotDriver::onRunFinished()
+{
+    if (waitingForStop_) {
+        finish(0);
+        return;
+    }
+    if (!windowCaptured_) {
+        windowCaptured_ = true;
+        QTimer::singleShot(kSettleMilliseconds, this, &ScreenshotDriver::captureWindow);
+    }
+}
+
 void ScreenshotDriver::captureWindow()
 {
     window_.flushPending();
@@ -108,7 +139,20 @@ void ScreenshotDriver::captureWindow()
         fail(QString::fromStdString(error.what()));
         return;
     }
-    std::printf("%s\n", qPrintable(tr("Main window written to %1").arg(options_.file)));
+    std::printf("%s\n", qPrintable(tr("Main window written to %1 after episode %2 of %3%4")
+                                        .arg(options_.file)
+                                        .arg(episodesSeen_)
+                                        .arg(options_.episodes)
+                                        .arg(window_.controller()->isActive() ? tr(", while the run goes on") : QString())));
+    std::fflush(stdout);
+
+    // The inspector needs the session idle: pause a running search first.
+    SearchController* controller = window_.controller();
+    if (controller->state() == SearchController::State::Running) {
+        waitingForPause_ = true;
+        controller->pause();
+        return;
+    }
     openInspector();
 }
 
@@ -146,6 +190,15 @@ void ScreenshotDriver::captureInspector()
         return;
     }
     std::printf("%s\n", qPrintable(tr("Inspector written to %1").arg(file)));
+
+    // A paused run is stopped; it still writes its run folder before exit.
+    SearchController* controller = window_.controller();
+    if (controller->isActive()) {
+        inspector_->close();
+        waitingForStop_ = true;
+        controller->stop();
+        return;
+    }
     finish(0);
 }
 

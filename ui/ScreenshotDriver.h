@@ -14,8 +14,10 @@ class InspectorDialog;
 class MainWindow;
 
 // rlq-studio --screenshot: runs a short search in the window, renders the
-// window once the run has finished, then the inspector of one unit, and
-// reports the exit code through done().
+// window mid-run (after captureAtEpisode episodes, while the worker keeps
+// going), pauses the run to render the inspector of one unit, then stops the
+// run and reports the exit code through done(). A run that ends before the
+// capture point is rendered after its final report instead.
 class ScreenshotDriver : public QObject {
     Q_OBJECT
 
@@ -23,6 +25,7 @@ public:
     struct Options {
         QString file;                        // main window image, in a format QImageWriter supports (by suffix)
         int episodes = 8;
+        int captureAtEpisode = 0;            // 0: three quarters of the episodes
         QString model = QStringLiteral("demo");
         QString dataset = QStringLiteral("demo");
         int timeoutSeconds = 1800;           // whole sequence, including the final evaluation
@@ -41,6 +44,9 @@ signals:
 
 private:
     void startWhenValid();
+    void onEpisode();
+    void onStateChanged();
+    void onRunFinished();
     void captureWindow();
     void openInspector();
     void captureInspector();
@@ -53,6 +59,10 @@ private:
     QTimer timeout_;
     QPointer<InspectorDialog> inspector_;
     bool finished_ = false;
+    int episodesSeen_ = 0;
+    bool windowCaptured_ = false;
+    bool waitingForPause_ = false;
+    bool waitingForStop_ = false;
 };
 
 } // namespace rlq::ui

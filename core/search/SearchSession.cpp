@@ -84,6 +84,7 @@ private:
     void restoreCheckpoint();
     void runEpisodes();
     EpisodeResult runOneEpisode(int episode);
+    void measureUniformReferences();
     std::vector<float> budgetPrior() const;
     double validationLoss(const std::vector<int>& bits, bool& cacheHit, bool& interrupted);
     void saveCheckpoint(int episodesDone);
@@ -311,6 +312,23 @@ double SearchEngine::validationLoss(const std::vector<int>& bits, bool& cacheHit
     return loss;
 }
 
+void SearchEngine::measureUniformReferences()
+{
+    observer_.onPhase("measuring uniform references");
+    info_.uniformValPpl.clear();
+    for (int bits : settings_.quant.allowedBits) {
+        bool cacheHit = false;
+        bool interrupted = false;
+        const double loss = validationLoss(std::vector<int>(info_.units.size(), bits), cacheHit, interrupted);
+        if (interrupted) {
+            return;
+        }
+        info_.uniformValPpl.push_back(std::exp(loss));
+        log("uniform " + std::to_string(bits) + "-bit after fine-tuning: validation perplexity " +
+            std::to_string(info_.uniformValPpl.back()));
+    }
+}
+
 std::vector<float> SearchEngine::budgetPrior() const
 {
     std::vector<float> prior(size_t(env_->actionCount()), 0.0f);
@@ -515,6 +533,7 @@ RunSummary SearchEngine::run(bool resume)
     info_.budgetBits = env_->budgetBits();
     info_.episodes = settings_.episodes;
     info_.firstEpisode = episodesDone_ + 1;
+    measureUniformReferences();
     observer_.onRunStarted(info_);
 
     runEpisodes();

@@ -145,6 +145,10 @@ struct RunInfo {
     double budgetBits = 0;           // 0 when the run has no bit budget
     int episodes = 0;
     int firstEpisode = 1;            // > 1 when resuming
+    // Validation perplexity of each uniform policy after the same
+    // fine-tuning as the episodes, one per allowedBits entry: the reference
+    // lines a search is judged against while it runs.
+    std::vector<double> uniformValPpl;
 };
 
 // Histograms and error metrics of one unit at one bit-width.
