@@ -192,8 +192,11 @@ public:
         if (quiet_) {
             return;
         }
-        const double perEpisode = e.elapsedSeconds / double(std::max(1, e.episode));
-        const double eta = perEpisode * double(info_.episodes - e.episode);
+        // Episode times only: the elapsed time also contains loading and the
+        // sensitivity probe, which would inflate the first estimates.
+        episodeSeconds_ += e.seconds;
+        ++episodesSeen_;
+        const double eta = episodeSeconds_ / double(episodesSeen_) * double(info_.episodes - e.episode);
         std::printf("ep %4d/%d  reward %+.4f  val_ppl %8.3f  avg_bits %5.2f  %8.3f MB  best_ppl %8.3f  %s elapsed %s  eta %s\n",
                     e.episode, info_.episodes, e.reward, e.valPpl, e.avgBits, double(e.bytes) / 1e6, e.bestValPpl,
                     e.cacheHit ? "[cached]" : "        ", formatDuration(e.elapsedSeconds).c_str(),
@@ -225,6 +228,8 @@ public:
 
 private:
     bool quiet_;
+    double episodeSeconds_ = 0;   // sum over the episodes of this session
+    int episodesSeen_ = 0;
     RunInfo info_;
 };
 

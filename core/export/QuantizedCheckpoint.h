@@ -2,11 +2,11 @@
 
 // The two checkpoint formats of a quantized model.
 //
-// Packed (model.rlq.safetensors + rlq_manifest.json): for each weight matrix
-// at 2, 4 or 8 bits, "NAME.codes" (U8, bit-packed codes of the canonical
-// [out, in] matrix in row-major order, see quant/Packing.h),
-// "NAME.scales" and "NAME.zero_points" (F16, one per group); at 16 bits,
-// "NAME" as F16 in Hugging Face's layout. Biases and LayerNorms stay F32
+// Packed (model.rlq.safetensors + rlq_manifest.json): a weight matrix at 2,
+// 4 or 8 bits is stored as "NAME.codes" (U8, the codes of the canonical
+// [out, in] matrix bit-packed in row-major order as in quant/Packing.h) with
+// "NAME.scales" and "NAME.zero_points" (F16, one per group). A matrix at 16
+// bits is stored as "NAME" in F16 and Hugging Face's layout. Biases and LayerNorms stay F32
 // under their Hugging Face names. The manifest lists every matrix with its
 // bit-width, shape and tensors, plus the byte size and FNV-1a hash of the
 // packed file, so truncation and corruption are caught on load.
@@ -35,7 +35,7 @@ constexpr const char* kPackedManifestFile = "rlq_manifest.json";
 constexpr const char* kPackedFormat = "rlq-packed";
 constexpr int kPackedFormatVersion = 1;
 
-// True when `folder` holds a packed checkpoint's manifest.
+// True when `folder` contains a packed checkpoint's manifest.
 bool isPackedCheckpoint(const std::filesystem::path& folder);
 
 // A model under a quantization policy, ready to write.
@@ -65,7 +65,7 @@ int64_t writeDequantizedCheckpoint(const std::filesystem::path& folder, const Qu
 // Reads the weights of a packed checkpoint, decoded to float32 in Hugging
 // Face's layout. Checks the manifest against the file (size, hash, every
 // tensor's dtype and shape, code and zero-point ranges) and against the
-// config; throws rlq::Error naming the file, the field and the fix.
+// config. Throws rlq::Error naming the file, the field and the fix.
 Gpt2Weights readPackedWeights(const std::filesystem::path& folder, const Gpt2Config& config);
 
 // Quantized tensors of the packed file as (name, tensor) pairs, in the

@@ -38,9 +38,9 @@ public:
     // 1 for each width that keeps the rest of the episode within budget.
     std::vector<uint8_t> actionMask() const;
     // The allowed width that, given to this unit and all units after it,
-    // comes closest (in log ratio) to spending exactly the budget left: the
-    // uniform policy at the target from the first unit, and the even
-    // correction after earlier deviations. -1 without a budget.
+    // comes closest (in log ratio) to spending exactly the budget left. From
+    // the first unit that is the uniform policy at the target, and after
+    // earlier deviations it is the even correction. -1 without a budget.
     int evenSpendAction() const;
     void step(int action);
 
