@@ -177,11 +177,12 @@
     </message>
     <message>
         <location line="+0"/>
+        <location line="+13"/>
         <source>N</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-10"/>
         <source>Model of the --screenshot run: demo, a Hugging Face cache name or a folder (default demo).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -201,8 +202,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+2"/>
+        <source>Episode after which the --screenshot run renders the main window (default: three quarters of --episodes).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
         <source>--episodes &apos;%1&apos; is not valid; pass a whole number of at least 1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>--capture-at &apos;%1&apos; is not valid; pass a whole number of at least 0</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -261,6 +272,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+11"/>
+        <source>uniform %1-bit (fine-tuned)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+13"/>
         <source>%1: %2</source>
         <translation type="unfinished"></translation>
@@ -299,7 +315,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+31"/>
         <source>Budget %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -567,6 +583,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+2"/>
+        <source>Export &amp;Quantized Checkpoint…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+1"/>
         <source>Export &amp;Report…</source>
         <translation type="unfinished"></translation>
@@ -724,7 +745,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>Pause the run, or wait until it finishes, to inspect a unit.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -761,12 +782,12 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
         <source>Policy heatmap</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../ui/MainWindowFiles.cpp" line="+25"/>
+        <location filename="../ui/MainWindowFiles.cpp" line="+28"/>
         <source>A run is active; stop it before opening another run folder.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -785,11 +806,12 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
     </message>
     <message>
         <location line="+10"/>
+        <location line="+52"/>
         <source>No best_policy.json in the run folder yet; a run writes it when it finishes or stops.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="-35"/>
         <source>%1 has the suffix &apos;%2&apos;; export the report as .md or .json.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -804,7 +826,27 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+10"/>
+        <source>A checkpoint export is already running; wait for it to finish.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Quantized checkpoints written to %1 (packed/ and hf/)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Checkpoint export failed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Exporting quantized checkpoints to %1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Open a run folder (with config.json and events.jsonl)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -828,11 +870,13 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <location line="+17"/>
         <location line="+16"/>
         <location line="+23"/>
+        <location line="+15"/>
+        <location line="+7"/>
         <source>Export failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-53"/>
+        <location line="-75"/>
         <source>Best policy written to %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -874,6 +918,16 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
     <message>
         <location line="+18"/>
         <source>Plots written to %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Export the quantized checkpoints (packed/ and hf/) into…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Quantized checkpoints written to %1</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1041,7 +1095,7 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>the run failed: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1051,12 +1105,17 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
-        <source>Main window written to %1</source>
+        <location line="+45"/>
+        <source>Main window written to %1 after episode %2 of %3%4</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+4"/>
+        <source>, while the run goes on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
         <source>the inspector could not be opened; see the status bar message</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1071,7 +1130,7 @@ The run stops at its next checkpoint, evaluates the best policy so far and write
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+15"/>
         <source>screenshot failed: %1</source>
         <translation type="unfinished"></translation>
     </message>
