@@ -70,6 +70,9 @@ MainWindow::~MainWindow()
     // Stop and join the worker first: the views below read runData_.
     delete controller_;
     controller_ = nullptr;
+    if (checkpointWatcher_) {
+        checkpointWatcher_->waitForFinished();
+    }
 }
 
 void MainWindow::buildViews()
@@ -369,6 +372,12 @@ void MainWindow::closeInspectors()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (checkpointExportRunning_) {
+        event->ignore();
+        statusBar_->showMessage(tr("A checkpoint export is running; close the window when it has finished."),
+                                kStatusMessageMilliseconds);
+        return;
+    }
     if (controller_->isActive()) {
         event->ignore();
         if (closeWhenStopped_) {
@@ -465,7 +474,7 @@ void MainWindow::updateActions()
     const bool hasFolder = !runFolder_.isEmpty();
     exportPolicyAction_->setEnabled(hasFolder && folder.exists(QStringLiteral("best_policy.json")));
     exportCheckpointAction_->setEnabled(hasFolder && folder.exists(QStringLiteral("best_policy.json")) &&
-                                        !checkpointExportRunning_);
+                                        !checkpointExportRunning_ && !active);
     exportReportAction_->setEnabled(hasFolder && (folder.exists(QStringLiteral("report.md")) ||
                                                   folder.exists(QStringLiteral("report.json"))));
 }

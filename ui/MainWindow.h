@@ -5,6 +5,7 @@
 #include "SearchController.h"
 
 #include <QElapsedTimer>
+#include <QFutureWatcher>
 #include <QList>
 #include <QMainWindow>
 #include <QPointer>
@@ -133,6 +134,9 @@ private:
     bool stopRequested_ = false;     // by Stop or by closing the window, for the current run
     bool closeWhenStopped_ = false;
     bool checkpointExportRunning_ = false;
+    // The running export; the destructor waits for it, so its queued log
+    // lines never reach a destroyed window.
+    QFutureWatcher<QString>* checkpointWatcher_ = nullptr;
     QList<QPointer<InspectorDialog>> inspectors_;
 
     SetupPanel* setupPanel_ = nullptr;

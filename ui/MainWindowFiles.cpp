@@ -123,6 +123,9 @@ QString MainWindow::exportCheckpoint(const QString& destination)
     if (checkpointExportRunning_) {
         return tr("A checkpoint export is already running; wait for it to finish.");
     }
+    if (controller_->isActive()) {
+        return tr("A search is running; export the checkpoint after it finishes or stops.");
+    }
 
     rlq::ApplyRequest request;
     request.policyFile = policy.toStdString();
@@ -137,9 +140,11 @@ QString MainWindow::exportCheckpoint(const QString& destination)
             self, [self, text = QString::fromStdString(line)] { if (self) self->appendLog(text); }, Qt::QueuedConnection);
     };
     auto* watcher = new QFutureWatcher<QString>(this);
+    checkpointWatcher_ = watcher;
     connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, destination] {
         const QString error = watcher->result();
         watcher->deleteLater();
+        checkpointWatcher_ = nullptr;
         checkpointExportRunning_ = false;
         updateActions();
         if (error.isEmpty()) {

@@ -29,6 +29,19 @@ std::vector<ModelMatrix> modelMatrices(const Gpt2Config& config)
     return matrices;
 }
 
+LoadedModel loadPolicyModel(const PolicyFile& policy, const std::string& modelSpec, bool fromPolicy)
+{
+    try {
+        return loadModel(modelSpec);
+    } catch (const Error& error) {
+        if (!fromPolicy) {
+            throw;
+        }
+        throw Error(std::string(error.what()) + " (the model of " + policy.path.string() +
+                    " field 'settings.model'; pass --model to load it from elsewhere)");
+    }
+}
+
 void checkFingerprint(const PolicyFile& policy, const LoadedModel& model, bool allowOtherModel,
                       const std::function<void(const std::string&)>& log)
 {
@@ -92,6 +105,23 @@ nlohmann::json provenanceOf(const PolicyFile& policy, const ApplyResult& result)
             {"settings", settingsToJson(policy.settings)}};
 }
 
+// Creates an output folder before the long part of the export, so a bad
+// path fails at once. A dequantized folder must not keep an older packed
+// manifest, which loadModel would prefer over the new model.safetensors.
+void prepareOutputFolder(const std::filesystem::path& folder, bool dequantized)
+{
+    std::error_code error;
+    std::filesystem::create_directories(folder, error);
+    if (error || !std::filesystem::is_directory(folder)) {
+        throw Error("cannot create the output folder " + folder.string() + " (" +
+                    (error ? error.message() : std::string("a file has that name")) + "); pick another folder");
+    }
+    if (dequantized && isPackedCheckpoint(folder)) {
+        throw Error(folder.string() + " already contains a packed checkpoint (" + kPackedManifestFile +
+                    "); pick an empty folder for --hf, or delete the packed files first");
+    }
+}
+
 std::string megabytes(int64_t bytes)
 {
     char text[32];
@@ -106,11 +136,23 @@ ApplyResult applyPolicy(const ApplyRequest& request, const std::function<void(co
     if (request.packedFolder.empty() && request.hfFolder.empty()) {
         throw Error("nothing to write; pass --packed FOLDER, --hf FOLDER or both");
     }
+    if (!request.packedFolder.empty() && !request.hfFolder.empty() &&
+        std::filesystem::weakly_canonical(request.packedFolder) == std::filesystem::weakly_canonical(request.hfFolder)) {
+        throw Error("--packed and --hf name the same folder " + request.packedFolder.string() +
+                    "; give each format its own folder");
+    }
     const PolicyFile policy = readPolicyFile(request.policyFile);
+    if (!request.packedFolder.empty()) {
+        prepareOutputFolder(request.packedFolder, false);
+    }
+    if (!request.hfFolder.empty()) {
+        prepareOutputFolder(request.hfFolder, true);
+    }
+
     // The run's own model spec (a path or cache name); modelName is only a label.
     const std::string modelSpec = request.model.empty() ? policy.settings.model : request.model;
     say(log, "loading model " + modelSpec);
-    const LoadedModel model = loadModel(modelSpec);
+    const LoadedModel model = loadPolicyModel(policy, modelSpec, request.model.empty());
     checkFingerprint(policy, model, request.allowOtherModel, log);
     const std::vector<int> matrixBits = policyMatrixBits(policy, modelMatrices(model.config));
 

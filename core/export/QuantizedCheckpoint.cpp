@@ -5,6 +5,7 @@
 #include "util/AtomicFile.h"
 #include "util/Error.h"
 #include "util/Hash.h"
+#include "util/JsonFields.h"
 
 #include <map>
 #include <set>
@@ -173,6 +174,14 @@ int64_t writeDequantizedCheckpoint(const fs::path& folder, const QuantizedModelC
 
 namespace {
 
+// One entry of the manifest's "matrices" array.
+struct MatrixEntry {
+    std::string name;
+    int bits = 0;
+    std::vector<int64_t> shape;
+    std::map<std::string, std::string> tensors;   // field ("codes", "scales", "zero_points", "half") -> tensor name
+};
+
 // Reads a packed checkpoint with the manifest's context in every message.
 class PackedReader {
 public:
@@ -188,14 +197,10 @@ public:
     {
         c10::InferenceMode inference;
         std::map<std::string, torch::Tensor> decoded;
-        std::map<std::string, nlohmann::json> entries;
-        for (const auto& entry : manifest_.at("matrices")) {
-            entries[entry.value("name", std::string())] = entry;
-        }
         for (const WeightUnit& unit : weightUnits(config_)) {
             const std::string name = unit.name + ".weight";
-            const auto found = entries.find(name);
-            if (found == entries.end()) {
+            const auto found = entries_.find(name);
+            if (found == entries_.end()) {
                 fail("field 'matrices' has no entry for '" + name + "', which config.json's model has");
             }
             decoded[name] = decodeMatrix(unit, found->second);
@@ -223,26 +228,52 @@ private:
         } catch (const nlohmann::json::exception& error) {
             fail(std::string("not valid JSON (") + error.what() + ")");
         }
-        if (!manifest_.is_object() || manifest_.value("format", std::string()) != kPackedFormat) {
-            fail(std::string("field 'format' is not '") + kPackedFormat + "'");
+        const JsonContext context{manifestName_, "export the checkpoint again with rlq apply"};
+        if (requireJsonField<std::string>(manifest_, "", "format", context) != kPackedFormat) {
+            context.fail("format", std::string("is not '") + kPackedFormat + "'");
         }
-        if (manifest_.value("version", 0) != kPackedFormatVersion) {
-            fail("field 'version' is " + manifest_.value("version", nlohmann::json()).dump() + ", this rlq reads " +
-                 std::to_string(kPackedFormatVersion));
+        const int version = requireJsonField<int>(manifest_, "", "version", context);
+        if (version != kPackedFormatVersion) {
+            context.fail("version", "is " + std::to_string(version) + " but this rlq reads " +
+                                        std::to_string(kPackedFormatVersion));
         }
-        for (const char* key : {"weights_bytes", "weights_hash", "granularity", "group_size", "matrices"}) {
-            if (!manifest_.contains(key)) {
-                fail(std::string("field '") + key + "' is missing");
-            }
+        if (requireJsonField<std::string>(manifest_, "", "weights_file", context) != kPackedWeightsFile) {
+            context.fail("weights_file", std::string("is not '") + kPackedWeightsFile + "'");
         }
+        weightsBytes_ = requireJsonField<int64_t>(manifest_, "", "weights_bytes", context);
+        weightsHash_ = requireJsonField<std::string>(manifest_, "", "weights_hash", context);
         try {
-            granularity_ = parseGranularity(manifest_.at("granularity").get<std::string>());
-            groupSize_ = manifest_.at("group_size").get<int64_t>();
-        } catch (const std::exception& error) {
-            fail(std::string("field 'granularity' or 'group_size' is invalid (") + error.what() + ")");
+            granularity_ = parseGranularity(requireJsonField<std::string>(manifest_, "", "granularity", context));
+        } catch (const Error& error) {
+            fail(std::string("field 'granularity': ") + error.what());
         }
-        if (!manifest_.at("matrices").is_array()) {
-            fail("field 'matrices' is not an array");
+        groupSize_ = requireJsonField<int64_t>(manifest_, "", "group_size", context);
+
+        const auto matrices = requireJsonField<nlohmann::json>(manifest_, "", "matrices", context);
+        if (!matrices.is_array()) {
+            context.fail("matrices", "is not an array");
+        }
+        for (size_t i = 0; i < matrices.size(); ++i) {
+            const std::string where = "matrices[" + std::to_string(i) + "]";
+            MatrixEntry entry;
+            entry.name = requireJsonField<std::string>(matrices[i], where, "name", context);
+            entry.bits = requireJsonField<int>(matrices[i], where, "bits", context);
+            const auto shape = requireJsonField<nlohmann::json>(matrices[i], where, "shape", context);
+            if (!shape.is_array()) {
+                context.fail(where + ".shape", "is " + shape.dump() + ", expected [out, in]");
+            }
+            for (size_t d = 0; d < shape.size(); ++d) {
+                entry.shape.push_back(jsonValueAs<int64_t>(shape[d], context, where + ".shape[" + std::to_string(d) + "]"));
+            }
+            for (const char* field : {"codes", "scales", "zero_points", "half"}) {
+                if (matrices[i].contains(field) && !matrices[i].at(field).is_null()) {
+                    entry.tensors[field] = requireJsonField<std::string>(matrices[i], where, field, context);
+                }
+            }
+            if (entries_.count(entry.name)) {
+                context.fail(where + ".name", "repeats '" + entry.name + "'; each matrix has one entry");
+            }
+            entries_[entry.name] = entry;
         }
     }
 
@@ -254,7 +285,7 @@ private:
             throw Error(path.string() + " not found; a packed checkpoint needs it beside " + kPackedManifestFile +
                         "; export the checkpoint again with rlq apply");
         }
-        const int64_t expectedBytes = manifest_.at("weights_bytes").get<int64_t>();
+        const int64_t expectedBytes = weightsBytes_;
         const int64_t bytes = fileBytes(path);
         if (bytes != expectedBytes) {
             throw Error(path.string() + " is " + std::to_string(bytes) + " bytes but " + kPackedManifestFile +
@@ -262,22 +293,22 @@ private:
                         ": the file is truncated or was replaced; export the checkpoint again with rlq apply");
         }
         const std::string hash = fnv1a64Text(fnv1a64File(path));
-        if (hash != manifest_.at("weights_hash").get<std::string>()) {
+        if (hash != weightsHash_) {
             throw Error(path.string() + " has hash " + hash + " but " + kPackedManifestFile + " field 'weights_hash' says " +
-                        manifest_.at("weights_hash").get<std::string>() +
+                        weightsHash_ +
                         ": the file is corrupted or was changed after export; export the checkpoint again with rlq apply");
         }
     }
 
-    torch::Tensor tensorNamed(const nlohmann::json& entry, const char* field, torch::ScalarType type) const
+    torch::Tensor tensorNamed(const MatrixEntry& entry, const char* field, torch::ScalarType type) const
     {
-        const std::string matrix = entry.value("name", std::string());
-        if (!entry.contains(field) || !entry.at(field).is_string()) {
-            fail("matrix '" + matrix + "' lacks field '" + field + "'");
+        const auto found = entry.tensors.find(field);
+        if (found == entry.tensors.end()) {
+            fail("matrix '" + entry.name + "' lacks field '" + field + "'");
         }
-        const std::string name = entry.at(field).get<std::string>();
+        const std::string& name = found->second;
         if (!file_->contains(name)) {
-            fail("matrix '" + matrix + "' field '" + field + "' names tensor '" + name + "', which " +
+            fail("matrix '" + entry.name + "' field '" + field + "' names tensor '" + name + "', which " +
                  kPackedWeightsFile + " does not contain");
         }
         const torch::Tensor tensor = file_->read(name);
@@ -288,15 +319,14 @@ private:
         return tensor;
     }
 
-    torch::Tensor decodeMatrix(const WeightUnit& unit, const nlohmann::json& entry) const
+    torch::Tensor decodeMatrix(const WeightUnit& unit, const MatrixEntry& entry) const
     {
         const std::string name = unit.name + ".weight";
-        const int bits = entry.value("bits", 0);
+        const int bits = entry.bits;
         if (bits != 2 && bits != 4 && bits != 8 && bits != 16) {
-            fail("matrix '" + name + "' field 'bits' is " + entry.value("bits", nlohmann::json()).dump() +
-                 "; allowed: 2, 4, 8, 16");
+            fail("matrix '" + name + "' field 'bits' is " + std::to_string(bits) + ", allowed: 2, 4, 8, 16");
         }
-        const auto shape = entry.value("shape", std::vector<int64_t>{});
+        const auto& shape = entry.shape;
         if (shape != unit.canonicalShape) {
             fail("matrix '" + name + "' field 'shape' is " + shapeText(shape) + " but config.json gives " +
                  shapeText(unit.canonicalShape));
@@ -364,12 +394,16 @@ private:
             throw Error((folder_ / kPackedWeightsFile).string() + ": tensor '" + name +
                         "' is missing; export the checkpoint again with rlq apply");
         }
-        const torch::Tensor tensor = file_->readFloat(name);
+        const torch::Tensor tensor = file_->read(name);
         const auto expected = remainderShape(name);
-        if (tensor.sizes() != torch::IntArrayRef(expected)) {
-            throw Error((folder_ / kPackedWeightsFile).string() + ": tensor '" + name + "' has shape " +
-                        c10::str(tensor.sizes()) + ", config.json gives " + shapeText(expected) +
-                        "; the checkpoint does not belong to this config.json");
+        if (tensor.scalar_type() != torch::kFloat32 || tensor.sizes() != torch::IntArrayRef(expected)) {
+            throw Error((folder_ / kPackedWeightsFile).string() + ": tensor '" + name + "' is " +
+                        safetensorsDtypeName(tensor.scalar_type()) + " " + c10::str(tensor.sizes()) + ", expected F32 " +
+                        shapeText(expected) + " from config.json; the checkpoint does not belong to this config.json");
+        }
+        if (!torch::isfinite(tensor).all().item<bool>()) {
+            throw Error((folder_ / kPackedWeightsFile).string() + ": tensor '" + name +
+                        "' contains NaN or infinite values; export the checkpoint again with rlq apply");
         }
         return tensor.contiguous();
     }
@@ -378,6 +412,9 @@ private:
     Gpt2Config config_;
     std::string manifestName_;
     nlohmann::json manifest_;
+    int64_t weightsBytes_ = 0;
+    std::string weightsHash_;
+    std::map<std::string, MatrixEntry> entries_;   // by matrix name
     Granularity granularity_ = Granularity::PerGroup;
     int64_t groupSize_ = 64;
     std::unique_ptr<SafetensorsFile> file_;

@@ -168,8 +168,8 @@ int QuantizationEnv::evenSpendAction() const
         }
     }
 
-    // Each budget votes for its nearest width; the tighter vote wins so
-    // the prior never points past either budget.
+    // Each budget votes for its nearest width among those the masks allow,
+    // and the smaller vote wins.
     int chosen = -1;
     auto vote = [&](auto spendAt, double left) {
         int nearest = 0;

@@ -31,6 +31,32 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// A model or dataset spec with every existing path made absolute, so a
+// policy file works from any working folder. Names such as "demo" or
+// "gpt2" and TRAIN,TEST pairs of paths keep their form.
+std::string absoluteSpec(const std::string& spec)
+{
+    std::string result;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = spec.find(',', start);
+        const std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        result += fs::exists(part) ? fs::absolute(part).lexically_normal().string() : part;
+        if (comma == std::string::npos) {
+            return result;
+        }
+        result += ",";
+        start = comma + 1;
+    }
+}
+
+RunSettings portableSettings(RunSettings settings)
+{
+    settings.model = absoluteSpec(settings.model);
+    settings.dataset = absoluteSpec(settings.dataset);
+    return settings;
+}
+
 std::string policyKey(const std::vector<int>& bits)
 {
     std::string key;
@@ -497,7 +523,7 @@ void SearchEngine::writeBestPolicy(const std::vector<PolicyReport>& reports) con
                {"avg_bits", bestBits_.empty() ? 0.0 : evaluator_->averageBits(bestBits_)},
                {"bytes", bestBits_.empty() ? 0 : evaluator_->footprint(bestBits_)},
                {"metrics", metrics},
-               {"settings", settingsToJson(settings_)}});
+               {"settings", settingsToJson(portableSettings(settings_))}});
 }
 
 RunSummary SearchEngine::run(bool resume)

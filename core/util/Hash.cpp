@@ -29,6 +29,10 @@ uint64_t fnv1a64File(const std::filesystem::path& path, uint64_t hash)
         in.read(buffer.data(), std::streamsize(buffer.size()));
         hash = fnv1a64(buffer.data(), size_t(in.gcount()), hash);
     }
+    // eof alone ends a complete read; bad means the read itself failed.
+    if (in.bad()) {
+        throw Error("reading " + path.string() + " failed; check the disk and retry");
+    }
     return hash;
 }
 
