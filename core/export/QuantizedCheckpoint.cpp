@@ -289,12 +289,12 @@ private:
         const int64_t bytes = fileBytes(path);
         if (bytes != expectedBytes) {
             throw Error(path.string() + " is " + std::to_string(bytes) + " bytes but " + kPackedManifestFile +
-                        " field 'weights_bytes' says " + std::to_string(expectedBytes) +
+                        " field 'weights_bytes' is " + std::to_string(expectedBytes) +
                         ": the file is truncated or was replaced; export the checkpoint again with rlq apply");
         }
         const std::string hash = fnv1a64Text(fnv1a64File(path));
         if (hash != weightsHash_) {
-            throw Error(path.string() + " has hash " + hash + " but " + kPackedManifestFile + " field 'weights_hash' says " +
+            throw Error(path.string() + " has hash " + hash + " but " + kPackedManifestFile + " field 'weights_hash' is " +
                         weightsHash_ +
                         ": the file is corrupted or was changed after export; export the checkpoint again with rlq apply");
         }

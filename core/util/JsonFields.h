@@ -14,7 +14,7 @@
 
 namespace rlq {
 
-// Where a field sits, for messages: the file and the path inside it.
+// Location of a JSON field for messages: the file, and the fix to suggest.
 struct JsonContext {
     std::string file;   // e.g. "runs/x/best_policy.json"
     std::string fix;    // what to do, e.g. "export the policy again with rlq search"
