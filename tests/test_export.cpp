@@ -418,6 +418,49 @@ private slots:
         QVERIFY2(containsText(message, "field 'units' is missing"), message.c_str());
     }
 
+    void wrongJsonTypesRejected()
+    {
+        // Manifest fields of the wrong type name the field instead of
+        // failing inside the JSON library.
+        const fs::path folder = temp("bad-types");
+        copyFolder(packed_, folder);
+        auto manifest = readJsonFile(folder / kPackedManifestFile);
+        manifest["version"] = "1";
+        writeJsonFile(folder / kPackedManifestFile, manifest);
+        std::string message = errorMessageOf([&] { loadModel(folder.string()); });
+        QVERIFY2(containsText(message, "field 'version'") && containsText(message, "whole number"), message.c_str());
+
+        manifest = readJsonFile(packed_ / kPackedManifestFile);
+        manifest["matrices"][0]["bits"] = 4.5;
+        writeJsonFile(folder / kPackedManifestFile, manifest);
+        message = errorMessageOf([&] { loadModel(folder.string()); });
+        QVERIFY2(containsText(message, "matrices[0].bits"), message.c_str());
+
+        manifest = readJsonFile(packed_ / kPackedManifestFile);
+        manifest["matrices"][1] = manifest["matrices"][0];
+        writeJsonFile(folder / kPackedManifestFile, manifest);
+        message = errorMessageOf([&] { loadModel(folder.string()); });
+        QVERIFY2(containsText(message, "repeats 'wte.weight'"), message.c_str());
+
+        // A fractional bit-width in a policy is not rounded to a valid one.
+        auto policy = readJsonFile(runFolder_ / runfile::kBestPolicy);
+        policy["units"][0]["bits"] = 4.9;
+        const fs::path file = temp("fractional_policy.json");
+        writeJsonFile(file, policy);
+        message = errorMessageOf([&] { readPolicyFile(file); });
+        QVERIFY2(containsText(message, "units[0].bits") && containsText(message, "whole number"), message.c_str());
+
+        // A matrix in two units is rejected rather than taking the last width.
+        policy = readJsonFile(runFolder_ / runfile::kBestPolicy);
+        policy["units"][1]["matrices"].push_back(policy["units"][0]["matrices"][0]);
+        writeJsonFile(file, policy);
+        ApplyRequest request;
+        request.policyFile = file;
+        request.packedFolder = temp("duplicated-matrix");
+        message = errorMessageOf([&] { applyPolicy(request); });
+        QVERIFY2(containsText(message, "listed in unit"), message.c_str());
+    }
+
     void failedExportLeavesNoPartialFile()
     {
         // The final name is taken by a folder, so the rename fails after the
