@@ -1,8 +1,8 @@
-// Export and reuse of a search result: the packed and dequantized
-// checkpoints written from a real demo run, read back through loadModel,
-// compared with each other and with the run's report; pack/unpack through the
-// file format at every bit-width and granularity; and the errors for
-// truncated, corrupted or inconsistent files and for mismatched policies.
+// Export and reuse of a search result. The packed and dequantized
+// checkpoints of a real demo run are read back through loadModel and
+// compared with each other and with the run's report. Codes go through the
+// file format at every bit-width and granularity. Truncated, corrupted or
+// inconsistent files and mismatched policies must fail with clear errors.
 
 #include "TestSupport.h"
 
