@@ -250,8 +250,8 @@ private slots:
         QCOMPARE(agent.greedyAction(observation, kAllAllowed, prior), 2);
         QCOMPARE(agent.actionProbabilities(observation, {1, 1, 0, 1}, prior)[2], 0.0f);
 
-        // Rewarding another action overrides the prior: the update sees the
-        // same prior as the rollout, so the ratios stay consistent.
+        // Rewarding another action overrides the prior. The update adds the
+        // same prior as the rollout did, so the probability ratios stay exact.
         const int bestAction = 0;
         for (int update = 0; update < 40; ++update) {
             while (!agent.readyToUpdate()) {

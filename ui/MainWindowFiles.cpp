@@ -268,15 +268,16 @@ void MainWindow::chooseCheckpointExport()
         showError(tr("Export failed"), error);
         return;
     }
-    auto connection = std::make_shared<QMetaObject::Connection>();
-    *connection = connect(this, &MainWindow::checkpointExportFinished, this, [this, folder, connection](const QString& result) {
-        disconnect(*connection);
-        if (!result.isEmpty()) {
-            showError(tr("Export failed"), result);
-            return;
-        }
-        statusBar()->showMessage(tr("Quantized checkpoints written to %1").arg(folder), 8000);
-    });
+    connect(
+        this, &MainWindow::checkpointExportFinished, this,
+        [this, folder](const QString& result) {
+            if (!result.isEmpty()) {
+                showError(tr("Export failed"), result);
+                return;
+            }
+            statusBar()->showMessage(tr("Quantized checkpoints written to %1").arg(folder), 8000);
+        },
+        Qt::SingleShotConnection);
 }
 
 } // namespace rlq::ui

@@ -76,21 +76,6 @@ std::vector<int> unitBitsFor(const PolicyEvaluator& evaluator, const std::vector
     return bits;
 }
 
-int64_t footprintOf(const Gpt2Config& config, const Gpt2Weights& weights, const std::vector<int>& matrixBits,
-                    const PolicyFile& policy, double& avgBits)
-{
-    const auto matrices = weightUnits(config);
-    int64_t bytes = 0, quantizable = 0;
-    double bitSum = 0;
-    for (size_t m = 0; m < matrices.size(); ++m) {
-        bytes += footprintBytes(matrices[m].canonicalShape, QuantScheme{matrixBits[m], policy.granularity, policy.groupSize});
-        quantizable += matrices[m].parameterCount;
-        bitSum += double(matrixBits[m]) * double(matrices[m].parameterCount);
-    }
-    avgBits = bitSum / double(quantizable);
-    return bytes + (weights.parameterCount() - quantizable) * 4;
-}
-
 nlohmann::json provenanceOf(const PolicyFile& policy, const ApplyResult& result)
 {
     nlohmann::json units = nlohmann::json::array();
@@ -177,8 +162,8 @@ ApplyResult applyPolicy(const ApplyRequest& request, const std::function<void(co
     content.granularity = policy.granularity;
     content.groupSize = policy.groupSize;
     if (result.finetuned) {
-        // The same split, windows and seed as the run, so the export holds
-        // the weights the run measured.
+        // The same split, windows and seed as the run, so the export
+        // contains the weights the run measured.
         say(log, "replaying the run's fine-tuning: " + std::to_string(result.finetuneSteps) + " steps on " +
                      policy.settings.dataset);
         RunSettings settings = policy.settings;
@@ -190,7 +175,9 @@ ApplyResult applyPolicy(const ApplyRequest& request, const std::function<void(co
     } else {
         content.weights = model.weights;
     }
-    result.footprintBytes = footprintOf(model.config, content.weights, matrixBits, policy, result.avgBits);
+    const PolicySize size = policySize(content);
+    result.footprintBytes = size.footprintBytes;
+    result.avgBits = size.averageBits;
     content.provenance = provenanceOf(policy, result);
 
     if (!request.packedFolder.empty()) {

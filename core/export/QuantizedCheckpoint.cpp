@@ -68,6 +68,24 @@ int64_t fileBytes(const fs::path& path)
 
 } // namespace
 
+PolicySize policySize(const QuantizedModelContent& content)
+{
+    const auto matrices = weightUnits(content.config);
+    requireMatrixBits(content, matrices.size());
+
+    PolicySize size;
+    int64_t quantizable = 0;
+    double bitSum = 0;
+    for (size_t m = 0; m < matrices.size(); ++m) {
+        size.footprintBytes += footprintBytes(matrices[m].canonicalShape, schemeOf(content, content.matrixBits[m]));
+        quantizable += matrices[m].parameterCount;
+        bitSum += double(content.matrixBits[m]) * double(matrices[m].parameterCount);
+    }
+    size.footprintBytes += (content.weights.parameterCount() - quantizable) * 4;
+    size.averageBits = bitSum / double(quantizable);
+    return size;
+}
+
 bool isPackedCheckpoint(const fs::path& folder)
 {
     return fs::exists(folder / kPackedManifestFile);
@@ -118,15 +136,6 @@ int64_t writePackedCheckpoint(const fs::path& folder, const QuantizedModelConten
     nlohmann::json matrices;
     const auto tensors = packedTensors(content, matrices);
 
-    int64_t footprint = 0;
-    const auto units = weightUnits(content.config);
-    int64_t quantizable = 0;
-    for (size_t m = 0; m < units.size(); ++m) {
-        footprint += footprintBytes(units[m].canonicalShape, schemeOf(content, content.matrixBits[m]));
-        quantizable += units[m].parameterCount;
-    }
-    footprint += (content.weights.parameterCount() - quantizable) * 4;
-
     fs::create_directories(folder);
     copyModelFiles(content.sourceFolder, folder);
     const fs::path weightsPath = folder / kPackedWeightsFile;
@@ -139,7 +148,7 @@ int64_t writePackedCheckpoint(const fs::path& folder, const QuantizedModelConten
                                      {"weights_hash", fnv1a64Text(fnv1a64File(weightsPath))},
                                      {"granularity", granularityName(content.granularity)},
                                      {"group_size", content.groupSize},
-                                     {"footprint_bytes", footprint},
+                                     {"footprint_bytes", policySize(content).footprintBytes},
                                      {"matrices", matrices},
                                      {"provenance", content.provenance}};
     writeFileAtomically(folder / kPackedManifestFile, manifest.dump(2) + "\n");

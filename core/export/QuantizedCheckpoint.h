@@ -3,10 +3,11 @@
 // The two checkpoint formats of a quantized model.
 //
 // Packed (model.rlq.safetensors + rlq_manifest.json): a weight matrix at 2,
-// 4 or 8 bits is stored as "NAME.codes" (U8, the codes of the canonical
-// [out, in] matrix bit-packed in row-major order as in quant/Packing.h) with
-// "NAME.scales" and "NAME.zero_points" (F16, one per group). A matrix at 16
-// bits is stored as "NAME" in F16 and Hugging Face's layout. Biases and LayerNorms stay F32
+// 4 or 8 bits is stored as "NAME.codes", "NAME.scales" and
+// "NAME.zero_points". The codes are U8, bit-packed from the canonical
+// [out, in] matrix in row-major order as in quant/Packing.h. Scales and zero
+// points are F16, one per group. A matrix at 16 bits is stored as "NAME" in
+// F16 and Hugging Face's layout. Biases and LayerNorms stay F32
 // under their Hugging Face names. The manifest lists every matrix with its
 // bit-width, shape and tensors, plus the byte size and FNV-1a hash of the
 // packed file, so truncation and corruption are caught on load.
@@ -48,6 +49,14 @@ struct QuantizedModelContent {
     int64_t groupSize = 64;
     nlohmann::json provenance;            // stored in the manifest: model, policy, run settings
 };
+
+// Footprint of a quantized model as a run reports it: packed codes, fp16
+// scales and zero points, fp16 16-bit matrices, and the float32 remainder.
+struct PolicySize {
+    int64_t footprintBytes = 0;
+    double averageBits = 0;   // parameter-weighted over the weight matrices
+};
+PolicySize policySize(const QuantizedModelContent& content);
 
 // Writes a packed checkpoint into `folder` (created if needed) and returns
 // the size of model.rlq.safetensors in bytes. Every file is written

@@ -556,6 +556,21 @@ void PpoAgent::checkArchiveHeader(torch::serialize::InputArchive& archive, const
     checkSize("hidden_width", "hidden width", config_.hiddenWidth);
 }
 
+std::pair<Mlp, Mlp> PpoAgent::readNetworks(torch::serialize::InputArchive& archive) const
+{
+    Mlp policy{nullptr};
+    Mlp valueNetwork{nullptr};
+    {
+        // Fresh modules draw initial weights; the loaded ones replace them.
+        GlobalGeneratorStateGuard keepGlobalSequence;
+        policy = Mlp(observationSize_, config_.hiddenWidth, actionCount_);
+        valueNetwork = Mlp(observationSize_, config_.hiddenWidth, 1);
+    }
+    loadNetwork(policy, archive, "policy");
+    loadNetwork(valueNetwork, archive, "value_network");
+    return {policy, valueNetwork};
+}
+
 void PpoAgent::loadNetworks(const std::filesystem::path& file)
 {
     const std::string bytes = readFile(file);
@@ -565,15 +580,7 @@ void PpoAgent::loadNetworks(const std::filesystem::path& file)
         archive.load_from(bytes.data(), bytes.size());
         checkArchiveHeader(archive, fileName);
 
-        Mlp policy{nullptr};
-        Mlp valueNetwork{nullptr};
-        {
-            GlobalGeneratorStateGuard keepGlobalSequence;
-            policy = Mlp(observationSize_, config_.hiddenWidth, actionCount_);
-            valueNetwork = Mlp(observationSize_, config_.hiddenWidth, 1);
-        }
-        loadNetwork(policy, archive, "policy");
-        loadNetwork(valueNetwork, archive, "value_network");
+        auto [policy, valueNetwork] = readNetworks(archive);
 
         // Fresh Adam moments: the step sizes of the old run do not carry over.
         policy_ = policy;
@@ -598,15 +605,7 @@ void PpoAgent::load(const std::filesystem::path& file)
         const int64_t updatesDone = readInteger(archive, "updates_done");
 
         // Everything loads into new objects first, so a failure leaves this agent unchanged.
-        Mlp policy{nullptr};
-        Mlp valueNetwork{nullptr};
-        {
-            GlobalGeneratorStateGuard keepGlobalSequence;
-            policy = Mlp(observationSize_, config_.hiddenWidth, actionCount_);
-            valueNetwork = Mlp(observationSize_, config_.hiddenWidth, 1);
-        }
-        loadNetwork(policy, archive, "policy");
-        loadNetwork(valueNetwork, archive, "value_network");
+        auto [policy, valueNetwork] = readNetworks(archive);
 
         std::unique_ptr<torch::optim::Adam> optimizer = makeOptimizer(policy, valueNetwork, config_.learningRate);
         torch::serialize::InputArchive optimizerArchive;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace rlq {
@@ -117,6 +118,8 @@ private:
     };
 
     void checkArchiveHeader(torch::serialize::InputArchive& archive, const std::string& fileName) const;
+    // Policy and value networks of an archive that save() wrote.
+    std::pair<Mlp, Mlp> readNetworks(torch::serialize::InputArchive& archive) const;
     void validateInputs(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,
                         const std::vector<float>& logitPrior) const;
     torch::Tensor maskedLogProbabilities(const std::vector<float>& observation, const std::vector<uint8_t>& actionMask,

@@ -158,15 +158,7 @@ int QuantizationEnv::evenSpendAction() const
     if (reward_.mode != RewardMode::Budget || done()) {
         return -1;
     }
-    const auto u = size_t(currentUnit());
-    int64_t parametersLeft = 0;
-    std::vector<int64_t> bytesLeftAt(allowedBits_.size(), 0);   // bytes of units [u, end) all at width a
-    for (size_t v = u; v < units_.size(); ++v) {
-        parametersLeft += units_[v].parameterCount;
-        for (size_t a = 0; a < allowedBits_.size(); ++a) {
-            bytesLeftAt[a] += unitBytes_[v][a];
-        }
-    }
+    const int64_t parametersLeft = totalParameters_ - parametersDone_;
 
     // Each budget votes for its nearest width among those the masks allow,
     // and the smaller vote wins.
@@ -191,7 +183,15 @@ int QuantizationEnv::evenSpendAction() const
         vote([&](int a) { return double(allowedBits_[size_t(a)]) * double(parametersLeft); }, bitsLeft);
     }
     if (budgetBytes_ > 0) {
-        vote([&](int a) { return double(bytesLeftAt[size_t(a)]); }, double(budgetBytes_ - bytesUsed_));
+        // Bytes of the units left, all at width a.
+        auto bytesLeftAt = [&](int a) {
+            int64_t bytes = 0;
+            for (size_t v = size_t(currentUnit()); v < units_.size(); ++v) {
+                bytes += unitBytes_[v][size_t(a)];
+            }
+            return double(bytes);
+        };
+        vote(bytesLeftAt, double(budgetBytes_ - bytesUsed_));
     }
     return chosen;
 }
