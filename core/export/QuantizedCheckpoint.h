@@ -12,7 +12,7 @@
 // bit-width, shape and tensors, plus the byte size and FNV-1a hash of the
 // packed file, so truncation and corruption are caught on load.
 //
-// Dequantized (a Hugging Face GPT-2 folder): model.safetensors holds every
+// Dequantized (a Hugging Face GPT-2 folder): model.safetensors contains every
 // weight already rounded to its quantization levels, in F32 (exact) or F16
 // (rounded once more), under Hugging Face's names and layout.
 //
